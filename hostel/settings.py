@@ -1,0 +1,193 @@
+"""Settings for hostel: one file, driven by the environment (see README, "Settings").
+
+SQLite (WAL, IMMEDIATE transactions) by default; PostgreSQL when DATABASE_URL says so.
+With DEBUG off the process refuses to start without SECRET_KEY and LEDGER_HMAC_KEY.
+"""
+
+import re
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from hostel import devsecrets
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+
+# Development is the default, as in healthchecks: a fresh clone runs with no setup.
+# Production sets DEBUG=false, and then every secret below must come from the environment.
+DEBUG = env.bool("DEBUG", default=True)
+
+_dev_secrets: dict[str, str] = {}
+if DEBUG and not (env.str("SECRET_KEY", default="") and env.str("LEDGER_HMAC_KEY", default="")):
+    VAR_DIR.mkdir(exist_ok=True)
+    _dev_secrets = devsecrets.load_or_create(BASE_DIR / ".dev-secrets.env")
+
+
+def _secret(name: str) -> str:
+    value = env.str(name, default="") or _dev_secrets.get(name, "")
+    if not value:
+        raise ImproperlyConfigured(
+            f"{name} is not set. With DEBUG off, hostel refuses to start without it "
+            f"(see README, Settings)."
+        )
+    return value
+
+
+SECRET_KEY = _secret("SECRET_KEY")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ledger",
+    "residents",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hostel.urls"
+WSGI_APPLICATION = "hostel.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)  # seconds
+DATABASE_LOCK_TIMEOUT = env.int("DATABASE_LOCK_TIMEOUT", default=10)  # seconds, PostgreSQL
+
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hostel.sqlite3'}")
+}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db["OPTIONS"] = {
+        # Every transaction takes the write lock when it begins, so two writers queue on
+        # the busy timeout instead of failing halfway with "database is locked".
+        "transaction_mode": "IMMEDIATE",
+        "timeout": SQLITE_BUSY_TIMEOUT,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **_db.get("OPTIONS", {}),
+    }
+    # The tests use a file, not shared-cache memory: threads must meet real file locks.
+    _db["TEST"] = {"NAME": str(VAR_DIR / "test-hostel.sqlite3")}
+elif _db["ENGINE"].startswith("django.db.backends.postgresql"):
+    _db["ENGINE"] = "django.db.backends.postgresql"
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("options", f"-c lock_timeout={DATABASE_LOCK_TIMEOUT * 1000}")
+    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured(f"DATABASE_URL: unsupported database engine {_db['ENGINE']}")
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- The ledger -----------------------------------------------------------------------------
+
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+
+
+def _ledger_keys() -> tuple[str, dict[str, str]]:
+    current_id = env.str("LEDGER_HMAC_KEY_ID", default="k1")
+    keys = {current_id: _secret("LEDGER_HMAC_KEY")}
+    for item in env.list("LEDGER_HMAC_OLD_KEYS", default=[]):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not secret:
+            raise ImproperlyConfigured("LEDGER_HMAC_OLD_KEYS: use id:key pairs separated by commas")
+        if key_id in keys:
+            raise ImproperlyConfigured(f"LEDGER_HMAC_OLD_KEYS: key id {key_id!r} appears twice")
+        keys[key_id] = secret
+    for key_id in keys:
+        if not _KEY_ID.fullmatch(key_id):
+            raise ImproperlyConfigured(
+                f"ledger key id {key_id!r}: use 1-32 letters, digits, '-' or '_'"
+            )
+    return current_id, keys
+
+
+# LEDGER_HMAC_KEY signs new blocks under LEDGER_HMAC_KEY_ID; old keys only verify.
+LEDGER_SIGNING_KEY_ID, LEDGER_HMAC_KEYS = _ledger_keys()
+LEDGER_APPEND_ATTEMPTS = env.int("LEDGER_APPEND_ATTEMPTS", default=8)
+
+# --- Auth, i18n, files ----------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+
+# --- Mail (verify_chain --mail-admins) ------------------------------------------------------
+
+ADMINS = [(address.split("@")[0], address) for address in env.list("ADMINS", default=[])]
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="hostel@localhost")
+DEFAULT_FROM_EMAIL = SERVER_EMAIL
+
+# --- Production hardening -------------------------------------------------------------------
+
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "ledger": {"handlers": ["console"], "level": env.str("LEDGER_LOG_LEVEL", default="INFO")},
+    },
+}

@@ -1,0 +1,121 @@
+"""The chain: append-only blocks and the single head row that appends lock."""
+
+import json
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact, GreaterThan
+
+
+def _length_is(field: str, length: int) -> Exact:
+    return Exact(Length(field), length)
+
+
+class LedgerImmutableError(Exception):
+    """Raised on any attempt to change, delete or hand-write a block."""
+
+
+# Set only by ledger.services.block_append while it inserts the block it built.
+appending: ContextVar[bool] = ContextVar("ledger_appending", default=False)
+
+
+class BlockQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise LedgerImmutableError("ledger blocks are never updated")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("ledger blocks are never deleted")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise LedgerImmutableError("ledger blocks are never updated")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list["Block"]:
+        raise LedgerImmutableError("blocks are written only by ledger.services.block_append")
+
+
+class Block(models.Model):
+    """One event in the hash chain. Stored exactly as hashed, never changed."""
+
+    index = models.PositiveBigIntegerField()
+    timestamp = models.CharField(max_length=32)  # RFC 3339 UTC text, exactly as hashed
+    data = models.TextField()  # json.dumps(data, sort_keys=True), exactly as hashed
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    signature = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=32)
+
+    objects = BlockQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["index"]
+        constraints = [
+            models.UniqueConstraint(fields=["index"], name="ledger_block_unique_index"),
+            models.UniqueConstraint(fields=["prev_hash"], name="ledger_block_unique_prev"),
+            models.CheckConstraint(
+                condition=Q(index=0, prev_hash="0")
+                | (Q(GreaterThan(F("index"), 0)) & Q(_length_is("prev_hash", 64))),
+                name="ledger_block_prev_hash_format",
+            ),
+            models.CheckConstraint(
+                condition=_length_is("hash", 64), name="ledger_block_hash_format"
+            ),
+            models.CheckConstraint(
+                condition=_length_is("signature", 64), name="ledger_block_signature_format"
+            ),
+            models.CheckConstraint(
+                condition=_length_is("timestamp", 32), name="ledger_block_timestamp_format"
+            ),
+            models.CheckConstraint(condition=~Q(key_id=""), name="ledger_block_key_id_present"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.index} {self.type}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise LedgerImmutableError("ledger blocks are never changed")
+        if not appending.get():
+            raise LedgerImmutableError("blocks are written only by ledger.services.block_append")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("ledger blocks are never deleted")
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+    @property
+    def type(self) -> str:
+        return str(self.payload.get("type", ""))
+
+
+class ChainHead(models.Model):
+    """The single row every append locks: how long the chain is and its last hash."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    size = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True, default="")
+    timestamp = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="ledger_chainhead_singleton"),
+            models.CheckConstraint(
+                condition=Q(size=0, hash="", timestamp="")
+                | (
+                    Q(GreaterThan(F("size"), 0))
+                    & Q(_length_is("hash", 64))
+                    & Q(_length_is("timestamp", 32))
+                ),
+                name="ledger_chainhead_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chain of {self.size} blocks"
