@@ -1,0 +1,76 @@
+"""Settings come from the environment; production refuses to start without its secrets."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hostel import devsecrets
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "a production secret key that is long enough to be taken seriously",
+    "LEDGER_HMAC_KEY": "a production ledger key",
+    "ALLOWED_HOSTS": "gate.example.org",
+    "DATABASE_URL": "sqlite:////tmp/hostel-settings-test.sqlite3",
+}
+
+
+def start(env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_starts_with_its_secrets() -> None:
+    result = start(PRODUCTION)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "LEDGER_HMAC_KEY"])
+def test_production_refuses_to_start_without_a_secret(missing) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+
+    result = start(env)
+
+    assert result.returncode != 0
+    assert f"{missing} is not set" in result.stderr
+
+
+def test_old_ledger_keys_are_parsed_and_checked() -> None:
+    good = start({**PRODUCTION, "LEDGER_HMAC_KEY_ID": "2027", "LEDGER_HMAC_OLD_KEYS": "k1:old"})
+    bad = start({**PRODUCTION, "LEDGER_HMAC_OLD_KEYS": "no-separator"})
+    clash = start({**PRODUCTION, "LEDGER_HMAC_OLD_KEYS": "k1:other"})
+
+    assert good.returncode == 0, good.stderr
+    assert "id:key pairs" in bad.stderr
+    assert "appears twice" in clash.stderr
+
+
+def test_development_secrets_are_generated_once_and_private(tmp_path) -> None:
+    path = tmp_path / ".dev-secrets.env"
+
+    first = devsecrets.load_or_create(path)
+    second = devsecrets.load_or_create(path)
+
+    assert first == second
+    assert len(first["SECRET_KEY"]) > 50 and first["SECRET_KEY"] != first["LEDGER_HMAC_KEY"]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_health_endpoint_answers_anonymously(client, db) -> None:
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
