@@ -74,3 +74,21 @@ def test_the_health_endpoint_answers_anonymously(client, db) -> None:
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_bootstrap_creates_one_administrator_and_says_how_to_log_in(db, monkeypatch) -> None:
+    import io
+
+    from django.contrib.auth import authenticate
+    from django.core.management import call_command
+
+    monkeypatch.setenv("HOSTEL_ADMIN_PASSWORD", "gate at two in the morning")
+    first, second = io.StringIO(), io.StringIO()
+
+    call_command("bootstrap", stdout=first)
+    call_command("bootstrap", stdout=second)
+
+    assert "Created administrator 'admin'" in first.getvalue()
+    assert "already exists" in second.getvalue()
+    user = authenticate(username="admin", password="gate at two in the morning")
+    assert user is not None and user.is_superuser
