@@ -132,6 +132,7 @@ class ChainChecker:
         json_error = orjson.JSONDecodeError
         expected = self.expected_index
         last_index, last_hash, last_ts = self.last_index, self.last_hash, self.last_timestamp
+        key_id_seen, key = None, None
         count = 0
         for index, timestamp, data, prev_hash, stored_hash, signature, key_id in rows:
             count += 1
@@ -151,7 +152,8 @@ class ChainChecker:
             computed = sha256((str(index) + timestamp + data + prev_hash).encode()).hexdigest()
             if computed != stored_hash:
                 self._hash_problem(index, stored_hash)
-            key = keys.get(key_id)
+            if key_id != key_id_seen:
+                key_id_seen, key = key_id, keys.get(key_id)
             if key is None:
                 add(index, "unknown_key", f"signed with unknown key id {key_id!r}")
             elif hmac_digest(key, stored_hash.encode(), "sha256").hex() != signature:
@@ -218,13 +220,12 @@ def chain_verify(*, from_index: int = 0, extra_checks: bool = True) -> Report:
 
     start = max(from_index - 1, 0)
     checker = ChainChecker(keyring().keys, report, expected_index=start)
-    rows = (
+    blocks = (
         Block.objects.filter(index__gte=start, index__lt=size)
         .order_by("index")
         .values_list(*ROW_FIELDS)
-        .iterator(chunk_size=STREAM_CHUNK)
     )
-    checker.check(rows)
+    checker.check(blocks.iterator(chunk_size=STREAM_CHUNK))
 
     if head is not None:
         _check_head(report, checker, head, start)

