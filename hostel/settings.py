@@ -108,6 +108,9 @@ elif _db["ENGINE"].startswith("django.db.backends.postgresql"):
     _db["OPTIONS"].setdefault("options", f"-c lock_timeout={DATABASE_LOCK_TIMEOUT * 1000}")
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db["CONN_HEALTH_CHECKS"] = True
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    )
 else:
     raise ImproperlyConfigured(f"DATABASE_URL: unsupported database engine {_db['ENGINE']}")
 
@@ -139,6 +142,9 @@ def _ledger_keys() -> tuple[str, dict[str, str]]:
 # LEDGER_HMAC_KEY signs new blocks under LEDGER_HMAC_KEY_ID; old keys only verify.
 LEDGER_SIGNING_KEY_ID, LEDGER_HMAC_KEYS = _ledger_keys()
 LEDGER_APPEND_ATTEMPTS = env.int("LEDGER_APPEND_ATTEMPTS", default=8)
+# The Ed25519 public key (base64) that checkpoints must be signed with; its private key is
+# held away from this server. Empty: verify_chain --checkpoint needs --checkpoint-key.
+LEDGER_CHECKPOINT_PUBLIC_KEY = env.str("LEDGER_CHECKPOINT_PUBLIC_KEY", default="")
 
 # --- Auth, i18n, files ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The ledger's cryptography: block hash, HMAC signatures, checkpoint signatures. Pure.
+"""The ledger's cryptography: block hash, HMAC signatures, Ed25519 checkpoints. Pure.
 
 hash      = SHA-256 hex of str(index) + timestamp + json.dumps(data, sort_keys=True) + prev_hash
 signature = HMAC-SHA256(key, hash) as hex
@@ -7,6 +7,7 @@ The formats below (fixed-width UTC timestamp, 64-hex hashes, "0" only before the
 block) make that concatenation unambiguous; chain_verify() enforces them.
 """
 
+import base64
 import hashlib
 import hmac
 import json
@@ -15,6 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 GENESIS_PREV_HASH = "0"
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -63,3 +71,74 @@ class Keyring:
     @property
     def current_key(self) -> bytes:
         return self.keys[self.current_id]
+
+
+# --- Checkpoints ----------------------------------------------------------------------------
+# A checkpoint states "the chain had `size` blocks and its last hash was `head_hash`", signed
+# with an Ed25519 key that is not the HMAC key and is held away from the server. A later
+# chain that is shorter (truncated) or differs at that block (rewritten, even by someone
+# holding the HMAC key) contradicts it.
+
+CHECKPOINT_FIELDS = ("chain", "size", "head_hash", "created")
+CHECKPOINT_CHAIN = "hostel-ledger"
+
+
+def checkpoint_message(statement: Mapping[str, Any]) -> bytes:
+    """The bytes a checkpoint signature covers: its statement fields as canonical JSON."""
+    return canonical_json({name: statement[name] for name in CHECKPOINT_FIELDS}).encode()
+
+
+def checkpoint_keygen() -> tuple[bytes, str]:
+    """A new Ed25519 key pair: (private key as PEM, public key as base64)."""
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem, public_key_b64(private)
+
+
+def public_key_b64(private: Ed25519PrivateKey) -> str:
+    raw = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    return base64.b64encode(raw).decode()
+
+
+def load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the checkpoint key must be an Ed25519 private key")
+    return key
+
+
+def checkpoint_sign(private: Ed25519PrivateKey, *, size: int, head_hash: str, created: str) -> dict:
+    statement: dict[str, Any] = {
+        "chain": CHECKPOINT_CHAIN,
+        "size": size,
+        "head_hash": head_hash,
+        "created": created,
+    }
+    signature = private.sign(checkpoint_message(statement))
+    return {
+        **statement,
+        "public_key": public_key_b64(private),
+        "signature": base64.b64encode(signature).decode(),
+    }
+
+
+def checkpoint_signature_valid(checkpoint: Mapping[str, Any], public_key_b64: str) -> bool:
+    """True when ``checkpoint`` is well formed and signed by the holder of that public key."""
+    try:
+        if checkpoint["chain"] != CHECKPOINT_CHAIN:
+            return False
+        if not isinstance(checkpoint["size"], int) or checkpoint["size"] < 1:
+            return False
+        if not HEX64.fullmatch(str(checkpoint["head_hash"])):
+            return False
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        public.verify(base64.b64decode(checkpoint["signature"]), checkpoint_message(checkpoint))
+    except (KeyError, TypeError, ValueError, InvalidSignature):
+        return False
+    return True

@@ -1,7 +1,6 @@
 """The chain: append-only blocks and the single head row that appends lock."""
 
 import json
-from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -16,10 +15,6 @@ def _length_is(field: str, length: int) -> Exact:
 
 class LedgerImmutableError(Exception):
     """Raised on any attempt to change, delete or hand-write a block."""
-
-
-# Set only by ledger.services.block_append while it inserts the block it built.
-appending: ContextVar[bool] = ContextVar("ledger_appending", default=False)
 
 
 class BlockQuerySet(models.QuerySet):
@@ -77,9 +72,7 @@ class Block(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise LedgerImmutableError("ledger blocks are never changed")
-        if not appending.get():
-            raise LedgerImmutableError("blocks are written only by ledger.services.block_append")
-        super().save(*args, **kwargs)
+        raise LedgerImmutableError("blocks are written only by ledger.services.block_append")
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise LedgerImmutableError("ledger blocks are never deleted")

@@ -7,12 +7,12 @@ write lock up front; on PostgreSQL, SELECT ... FOR UPDATE on the head row serial
 appenders. Unique constraints on index and prev_hash refuse a fork even if a lock were missed.
 """
 
-import itertools
 import json
 import logging
 import random
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ledger import crypto
 from ledger.keys import keyring
-from ledger.models import Block, ChainHead, appending
+from ledger.models import Block, ChainHead
 
 log = logging.getLogger(__name__)
 
@@ -80,37 +80,17 @@ def block_append_many(*, items: Iterable[Mapping[str, Any]], batch_size: int = 2
     Returns how many blocks were appended.
     """
     with transaction.atomic():
-        head = _lock_head()
-        keys = keyring()
-        size, last_hash, last_timestamp = head.size, head.hash, head.timestamp
-        pending: list[Block] = []
-        appended = 0
-        datas = iter(items)
-        if size == 0:
-            datas = itertools.chain([None], datas)
-        for data in datas:
-            data_json = (
-                crypto.canonical_json(GENESIS_DATA) if data is None else _validated_json(data)
-            )
-            block = _build_block(
-                index=size,
-                prev_hash=last_hash if size else crypto.GENESIS_PREV_HASH,
-                prev_timestamp=last_timestamp,
-                data_json=data_json,
-                keys=keys,
-            )
-            pending.append(block)
-            size, last_hash, last_timestamp = size + 1, block.hash, block.timestamp
-            appended += data is not None
-            if len(pending) >= batch_size:
-                Block._base_manager.bulk_create(pending)
-                pending = []
-        if pending:
-            Block._base_manager.bulk_create(pending)
-        ChainHead.objects.filter(pk=ChainHead.SINGLETON).update(
-            size=size, hash=last_hash, timestamp=last_timestamp
-        )
-    return appended
+        tip = _Tip.locked()
+        before = tip.size
+        batch: list[Block] = []
+        for block in tip.extend(_validated_json(data) for data in items):
+            batch.append(block)
+            if len(batch) >= batch_size:
+                _insert(batch)
+                batch = []
+        _insert(batch)
+        tip.move_head()
+    return tip.size - before - (before == 0)  # the genesis block is not one of the items
 
 
 def _validated_json(data: Mapping[str, Any]) -> str:
@@ -139,29 +119,61 @@ def _is_retryable(exc: OperationalError) -> bool:
 
 
 def _append_locked(data_json: str) -> Block:
-    head = _lock_head()
-    keys = keyring()
-    size, last_hash, last_timestamp = head.size, head.hash, head.timestamp
-    if size == 0:
-        genesis = _insert_block(
-            index=0,
-            prev_hash=crypto.GENESIS_PREV_HASH,
-            prev_timestamp="",
-            data_json=crypto.canonical_json(GENESIS_DATA),
-            keys=keys,
+    tip = _Tip.locked()
+    blocks = list(tip.extend([data_json]))
+    _insert(blocks)
+    tip.move_head()
+    return blocks[-1]
+
+
+@dataclass
+class _Tip:
+    """The end of the chain as read under the head lock; builds the blocks that extend it."""
+
+    size: int
+    hash: str
+    timestamp: str
+    keys: crypto.Keyring
+
+    @classmethod
+    def locked(cls) -> "_Tip":
+        head = _lock_head()
+        return cls(head.size, head.hash, head.timestamp, keyring())
+
+    def extend(self, datas: Iterable[str]) -> Iterator[Block]:
+        """Blocks holding each data text in turn, after the genesis block if none exists."""
+        if self.size == 0:
+            yield self._next(crypto.canonical_json(GENESIS_DATA))
+        for data_json in datas:
+            yield self._next(data_json)
+
+    def _next(self, data_json: str) -> Block:
+        index = self.size
+        prev_hash = self.hash if index else crypto.GENESIS_PREV_HASH
+        # A server whose clock lags the last block's writer must not make time run backwards.
+        timestamp = max(crypto.format_timestamp(timezone.now()), self.timestamp)
+        block_hash = crypto.block_hash(index, timestamp, data_json, prev_hash)
+        self.size, self.hash, self.timestamp = index + 1, block_hash, timestamp
+        return Block(
+            index=index,
+            timestamp=timestamp,
+            data=data_json,
+            prev_hash=prev_hash,
+            hash=block_hash,
+            signature=crypto.sign(self.keys.current_key, block_hash),
+            key_id=self.keys.current_id,
         )
-        size, last_hash, last_timestamp = 1, genesis.hash, genesis.timestamp
-    block = _insert_block(
-        index=size,
-        prev_hash=last_hash,
-        prev_timestamp=last_timestamp,
-        data_json=data_json,
-        keys=keys,
-    )
-    ChainHead.objects.filter(pk=ChainHead.SINGLETON).update(
-        size=block.index + 1, hash=block.hash, timestamp=block.timestamp
-    )
-    return block
+
+    def move_head(self) -> None:
+        ChainHead.objects.filter(pk=ChainHead.SINGLETON).update(
+            size=self.size, hash=self.hash, timestamp=self.timestamp
+        )
+
+
+def _insert(blocks: list[Block]) -> None:
+    # The base manager's plain bulk insert: Block.save() and the public manager refuse.
+    if blocks:
+        Block._base_manager.bulk_create(blocks)
 
 
 def _lock_head() -> ChainHead:
@@ -177,38 +189,3 @@ def _lock_head() -> ChainHead:
         # A fresh database whose migration row was flushed: recreate it, racing safely.
         ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON)], ignore_conflicts=True)
         return heads.get(pk=ChainHead.SINGLETON)
-
-
-def _insert_block(
-    *, index: int, prev_hash: str, prev_timestamp: str, data_json: str, keys: crypto.Keyring
-) -> Block:
-    block = _build_block(
-        index=index,
-        prev_hash=prev_hash,
-        prev_timestamp=prev_timestamp,
-        data_json=data_json,
-        keys=keys,
-    )
-    token = appending.set(True)
-    try:
-        block.save(force_insert=True)
-    finally:
-        appending.reset(token)
-    return block
-
-
-def _build_block(
-    *, index: int, prev_hash: str, prev_timestamp: str, data_json: str, keys: crypto.Keyring
-) -> Block:
-    # A server whose clock lags the last block's writer must not make time run backwards.
-    timestamp = max(crypto.format_timestamp(timezone.now()), prev_timestamp)
-    block_hash = crypto.block_hash(index, timestamp, data_json, prev_hash)
-    return Block(
-        index=index,
-        timestamp=timestamp,
-        data=data_json,
-        prev_hash=prev_hash,
-        hash=block_hash,
-        signature=crypto.sign(keys.current_key, block_hash),
-        key_id=keys.current_id,
-    )

@@ -1,6 +1,7 @@
 """Verify the ledger. Exit codes: 0 valid, 1 problems found, 2 could not run."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core.mail import mail_admins
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from ledger.checkpoints import CheckpointError, checkpoint_check, checkpoint_load
 from ledger.verification import Report, chain_verify
 
 
@@ -31,6 +33,20 @@ class Command(BaseCommand):
             help="check blocks from index N on (and N-1, for the link): incremental runs",
         )
         parser.add_argument(
+            "--checkpoint",
+            action="append",
+            default=[],
+            type=Path,
+            metavar="FILE",
+            help="also check the chain against this signed checkpoint (repeatable)",
+        )
+        parser.add_argument(
+            "--checkpoint-key",
+            metavar="BASE64",
+            help="trusted Ed25519 public key for checkpoints "
+            "(default: settings.LEDGER_CHECKPOINT_PUBLIC_KEY)",
+        )
+        parser.add_argument(
             "--mail-admins", action="store_true", help="mail settings.ADMINS if problems are found"
         )
 
@@ -40,8 +56,13 @@ class Command(BaseCommand):
         try:
             if not settings.LEDGER_HMAC_KEYS:
                 raise ImproperlyConfigured("no ledger key is configured (LEDGER_HMAC_KEY)")
+            checkpoints = self._checkpoints(options)
             report = chain_verify(from_index=options["from_index"])
-        except ImproperlyConfigured as exc:
+            for path, checkpoint in checkpoints:
+                checkpoint_check(
+                    report, checkpoint, public_key=options["checkpoint_key"], name=path.name
+                )
+        except (ImproperlyConfigured, CheckpointError) as exc:
             raise CommandError(f"cannot verify: {exc}", returncode=2) from exc
         except DatabaseError as exc:
             raise CommandError(f"cannot verify: database error: {exc}", returncode=2) from exc
@@ -60,6 +81,19 @@ class Command(BaseCommand):
                 fail_silently=False,
             )
         raise CommandError(f"{report.problem_count} problem(s) found", returncode=1)
+
+    def _checkpoints(self, options: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
+        if not options["checkpoint"]:
+            return []
+        options["checkpoint_key"] = options["checkpoint_key"] or getattr(
+            settings, "LEDGER_CHECKPOINT_PUBLIC_KEY", ""
+        )
+        if not options["checkpoint_key"]:
+            raise ImproperlyConfigured(
+                "checkpoints need a trusted public key: --checkpoint-key or "
+                "LEDGER_CHECKPOINT_PUBLIC_KEY"
+            )
+        return [(path, checkpoint_load(path)) for path in options["checkpoint"]]
 
     def _summary(self, report: Report) -> str:
         scope = f"from block {report.from_index}" if report.from_index else "whole chain"

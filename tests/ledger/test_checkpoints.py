@@ -1,0 +1,154 @@
+"""Checkpoints catch what a chain alone cannot: truncation and rewrites by a key holder."""
+
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from ledger import crypto
+from ledger.models import Block
+
+
+def command(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command(*args, stdout=out)
+    except CommandError as exc:
+        return exc.returncode, out.getvalue() + str(exc)
+    return 0, out.getvalue()
+
+
+@pytest.fixture
+def keys(tmp_path) -> tuple:
+    private = tmp_path / "auditor.pem"
+    status, output = command("ledger_checkpoint", "keygen", "--private-key", str(private))
+    assert status == 0
+    public = output.split("LEDGER_CHECKPOINT_PUBLIC_KEY): ")[1].strip()
+    return private, public
+
+
+@pytest.fixture
+def checkpoint(chain, keys, tmp_path):
+    chain(10)
+    path = tmp_path / "checkpoint-1.json"
+    status, output = command(
+        "ledger_checkpoint", "create", "--private-key", str(keys[0]), "--out", str(path)
+    )
+    assert status == 0, output
+    return path
+
+
+def verify_against(path, public_key) -> tuple[int, str]:
+    return command("verify_chain", "--checkpoint", str(path), "--checkpoint-key", public_key)
+
+
+def test_a_checkpoint_signs_the_head_of_a_valid_chain(checkpoint, keys) -> None:
+    saved = json.loads(checkpoint.read_text())
+
+    assert saved["size"] == 11
+    assert saved["head_hash"] == Block.objects.get(index=10).hash
+    assert saved["public_key"] == keys[1]
+    assert crypto.checkpoint_signature_valid(saved, keys[1])
+    assert verify_against(checkpoint, keys[1])[0] == 0
+
+
+def test_the_chain_may_grow_past_a_checkpoint(checkpoint, keys, chain) -> None:
+    chain(5)
+
+    assert verify_against(checkpoint, keys[1])[0] == 0
+
+
+def test_it_catches_truncation_that_the_chain_alone_cannot(checkpoint, keys, tamper) -> None:
+    block_8 = Block.objects.get(index=8)
+    tamper('DELETE FROM ledger_block WHERE "index" >= 9')
+    tamper(
+        "UPDATE ledger_chainhead SET size = 9, hash = %s, timestamp = %s",
+        [block_8.hash, block_8.timestamp],
+    )
+    assert command("verify_chain")[0] == 0  # consistent, shorter chain
+
+    status, output = verify_against(checkpoint, keys[1])
+
+    assert status == 1
+    assert "block 10: checkpoint_truncated" in output
+
+
+def test_it_catches_history_rewritten_by_someone_holding_the_hmac_key(
+    checkpoint, keys, tamper, settings
+) -> None:
+    hmac_key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
+    rows = list(Block.objects.order_by("index"))
+    prev_hash = rows[2].hash
+    for block in rows[3:]:  # rewrite block 3, then re-hash and re-sign everything after it
+        data = '{"n": "rewritten", "type": "test"}' if block.index == 3 else block.data
+        new_hash = crypto.block_hash(block.index, block.timestamp, data, prev_hash)
+        tamper(
+            "UPDATE ledger_block SET data = %s, prev_hash = %s, hash = %s, signature = %s "
+            'WHERE "index" = %s',
+            [data, prev_hash, new_hash, crypto.sign(hmac_key, new_hash), block.index],
+        )
+        prev_hash = new_hash
+    tamper("UPDATE ledger_chainhead SET hash = %s", [prev_hash])
+    assert command("verify_chain")[0] == 0  # every hash, signature and link checks out
+
+    status, output = verify_against(checkpoint, keys[1])
+
+    assert status == 1
+    assert "block 10: checkpoint_mismatch" in output
+
+
+def test_it_refuses_a_checkpoint_signed_by_another_key(checkpoint, tmp_path) -> None:
+    forger = tmp_path / "forger.pem"
+    command("ledger_checkpoint", "keygen", "--private-key", str(forger))
+    pem = forger.read_bytes()
+    forged = crypto.checkpoint_sign(
+        crypto.load_private_key(pem), size=3, head_hash="a" * 64, created="x"
+    )
+    forged_path = tmp_path / "forged.json"
+    forged_path.write_text(json.dumps(forged))
+    trusted = json.loads(checkpoint.read_text())["public_key"]
+
+    status, output = verify_against(forged_path, trusted)
+
+    assert status == 1
+    assert "checkpoint_signature" in output
+
+
+def test_a_checkpoint_with_an_edited_size_no_longer_verifies(checkpoint, keys) -> None:
+    saved = json.loads(checkpoint.read_text())
+    saved["size"] = 5
+    checkpoint.write_text(json.dumps(saved))
+
+    status, output = verify_against(checkpoint, keys[1])
+
+    assert status == 1
+    assert "not signed by the trusted checkpoint key" in output
+
+
+def test_it_refuses_to_checkpoint_an_invalid_chain(chain, keys, tamper) -> None:
+    chain(3)
+    tamper('UPDATE ledger_block SET signature = %s WHERE "index" = 2', ["0" * 64])
+
+    status, output = command("ledger_checkpoint", "create", "--private-key", str(keys[0]))
+
+    assert status == 1
+    assert "a checkpoint would certify them" in output
+
+
+def test_checkpoints_need_a_trusted_key_or_verification_cannot_run(checkpoint) -> None:
+    status, output = command("verify_chain", "--checkpoint", str(checkpoint))
+
+    assert status == 2
+    assert "trusted public key" in output
+
+
+def test_keygen_never_overwrites_a_key(keys) -> None:
+    before = keys[0].read_bytes()
+
+    status, output = command("ledger_checkpoint", "keygen", "--private-key", str(keys[0]))
+
+    assert status == 2
+    assert "refusing to overwrite" in output
+    assert keys[0].read_bytes() == before
+    assert oct(keys[0].stat().st_mode & 0o777) == "0o600"
