@@ -5,13 +5,15 @@ index and a reason. Other apps add checks (such as replaying resident status fro
 events) through register_check(), so the ledger never imports them.
 """
 
+import contextlib
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.db import transaction
 from django.db.models import Subquery
 
 from ledger import crypto
@@ -207,6 +209,30 @@ def chain_verify(*, from_index: int = 0, extra_checks: bool = True) -> Report:
     """
     if from_index < 0:
         raise ValueError("from_index must be 0 or more")
+    with _read_snapshot():
+        return _verify(from_index, extra_checks)
+
+
+@contextlib.contextmanager
+def _read_snapshot() -> Iterator[None]:
+    """On PostgreSQL, verify inside one REPEATABLE READ, READ ONLY transaction.
+
+    The head, the blocks and any extra check then see one consistent snapshot, and the
+    server-side cursor streams (outside a transaction Django declares it WITH HOLD, which
+    makes PostgreSQL materialise the whole result before the first row). SQLite reads
+    without a transaction: its IMMEDIATE transactions would take the write lock and hold
+    up the gates for the whole run.
+    """
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
+
+
+def _verify(from_index: int, extra_checks: bool) -> Report:
     report = Report(from_index=from_index)
     head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
     if head is None:
