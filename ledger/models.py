@@ -13,6 +13,10 @@ def _length_is(field: str, length: int) -> Exact:
     return Exact(Length(field), length)
 
 
+# The key of a block's data copied into Block.subject: the resident an event concerns.
+SUBJECT_KEY = "resident_id"
+
+
 class LedgerImmutableError(Exception):
     """Raised on any attempt to change, delete or hand-write a block."""
 
@@ -41,11 +45,19 @@ class Block(models.Model):
     hash = models.CharField(max_length=64)
     signature = models.CharField(max_length=64)
     key_id = models.CharField(max_length=32)
+    # Copied from data when the block is written, for indexed filtering; not hashed, but
+    # chain_verify() reports any block whose copies disagree with its data.
+    type = models.CharField(max_length=32)
+    subject = models.CharField(max_length=64, blank=True, default="")  # data["resident_id"]
 
     objects = BlockQuerySet.as_manager()
 
     class Meta:
         ordering = ["index"]
+        indexes = [
+            models.Index(fields=["type", "index"], name="ledger_block_type_idx"),
+            models.Index(fields=["subject", "index"], name="ledger_block_subject_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["index"], name="ledger_block_unique_index"),
             models.UniqueConstraint(fields=["prev_hash"], name="ledger_block_unique_prev"),
@@ -80,10 +92,6 @@ class Block(models.Model):
     @property
     def payload(self) -> dict[str, Any]:
         return json.loads(self.data)
-
-    @property
-    def type(self) -> str:
-        return str(self.payload.get("type", ""))
 
 
 class ChainHead(models.Model):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ledger import crypto
 from ledger.keys import keyring
-from ledger.models import Block, ChainHead
+from ledger.models import SUBJECT_KEY, Block, ChainHead
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +93,21 @@ def block_append_many(*, items: Iterable[Mapping[str, Any]], batch_size: int = 2
     return tip.size - before - (before == 0)  # the genesis block is not one of the items
 
 
+def derived_columns(data_json: str) -> dict[str, str]:
+    """The indexed copies of a block's data: its type and the resident it concerns."""
+    data = json.loads(data_json)
+    return {"type": str(data["type"]), "subject": str(data.get(SUBJECT_KEY) or "")}
+
+
 def _validated_json(data: Mapping[str, Any]) -> str:
     if not isinstance(data, Mapping):
         raise LedgerError("block data must be a JSON object")
     kind = data.get("type")
-    if not isinstance(kind, str) or not kind:
-        raise LedgerError('block data needs a non-empty "type"')
+    if not isinstance(kind, str) or not kind or len(kind) > 32:
+        raise LedgerError('block data needs a "type" of 1 to 32 characters')
+    subject = data.get(SUBJECT_KEY)
+    if subject is not None and (not isinstance(subject, str) or len(subject) > 64):
+        raise LedgerError(f'"{SUBJECT_KEY}" must be text of at most 64 characters')
     if kind == GENESIS_DATA["type"]:
         raise LedgerError("the genesis block is created by the ledger itself")
     try:
@@ -162,6 +171,7 @@ class _Tip:
             hash=block_hash,
             signature=crypto.sign(self.keys.current_key, block_hash),
             key_id=self.keys.current_id,
+            **derived_columns(data_json),
         )
 
     def move_head(self) -> None:

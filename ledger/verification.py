@@ -18,12 +18,22 @@ from django.db.models import Subquery
 
 from ledger import crypto
 from ledger.keys import keyring
-from ledger.models import Block, ChainHead
+from ledger.models import SUBJECT_KEY, Block, ChainHead
 
 MAX_PROBLEMS_KEPT = 1000
 STREAM_CHUNK = 5000
 GENESIS_JSON = crypto.canonical_json({"type": "genesis"})
-ROW_FIELDS = ("index", "timestamp", "data", "prev_hash", "hash", "signature", "key_id")
+ROW_FIELDS = (
+    "index",
+    "timestamp",
+    "data",
+    "prev_hash",
+    "hash",
+    "signature",
+    "key_id",
+    "type",
+    "subject",
+)
 
 
 @dataclass(frozen=True)
@@ -88,13 +98,6 @@ def unregister_check(check: ExtraCheck) -> None:
 # --- The pure core --------------------------------------------------------------------------
 
 
-def is_json_object(data_json: str) -> bool:
-    try:
-        return isinstance(orjson.loads(data_json), dict)
-    except orjson.JSONDecodeError:
-        return False
-
-
 class ChainChecker:
     """Checks a run of block rows, in index order, against each other and the keyring.
 
@@ -136,18 +139,30 @@ class ChainChecker:
         last_index, last_hash, last_ts = self.last_index, self.last_hash, self.last_timestamp
         key_id_seen, key = None, None
         count = 0
-        for index, timestamp, data, prev_hash, stored_hash, signature, key_id in rows:
+        for (
+            index,
+            timestamp,
+            data,
+            prev_hash,
+            stored_hash,
+            signature,
+            key_id,
+            kind,
+            subject,
+        ) in rows:
             count += 1
             if index != expected:
                 self._sequence_problem(index, expected, last_index)
             if not timestamp_ok(timestamp):
                 add(index, "format", f"timestamp {timestamp!r} is not RFC 3339 UTC with µs")
             try:
-                is_object = type(loads(data)) is dict
+                parsed = loads(data)
             except json_error:
-                is_object = False
-            if not is_object:
+                parsed = None
+            if type(parsed) is not dict:
                 add(index, "format", "data is not a JSON object")
+            elif parsed.get("type") != kind or (parsed.get(SUBJECT_KEY) or "") != subject:
+                add(index, "format", "the type or subject column disagrees with the data")
             if index == 0 and (prev_hash != crypto.GENESIS_PREV_HASH or data != GENESIS_JSON):
                 add(index, "format", 'block 0 is not the genesis block {"type": "genesis"}')
 
