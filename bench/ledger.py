@@ -127,6 +127,7 @@ def work_floor() -> dict:
 
     from ledger.keys import keyring
     from ledger.models import Block
+
     keys = keyring().keys
     crypto_fields = ("index", "timestamp", "data", "prev_hash", "hash", "signature", "key_id")
     rows = list(Block.objects.order_by("index").values_list(*crypto_fields).iterator(5000))

@@ -1,11 +1,47 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.urls import URLPattern, include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from hostel import views
+from residents import api as residents_api
+
+
+def api_path(route: str, view, name: str) -> list[URLPattern]:
+    """An API route that answers with and without a trailing slash (no redirects)."""
+    return [path(f"api/{route}", view, name=name), path(f"api/{route}/", view)]
+
+
+api_urlpatterns = [
+    *api_path("token", TokenObtainPairView.as_view(), "api-token"),
+    *api_path("token/refresh", TokenRefreshView.as_view(), "api-token-refresh"),
+    *api_path("register", residents_api.ResidentRegisterApi.as_view(), "api-register"),
+    *api_path("residents", residents_api.ResidentListApi.as_view(), "api-residents"),
+    *api_path("residents/<uuid:pk>", residents_api.ResidentDetailApi.as_view(), "api-resident"),
+    *api_path(
+        "residents/<uuid:pk>/photo", residents_api.ResidentPhotoApi.as_view(), "api-resident-photo"
+    ),
+    *api_path(
+        "residents/<uuid:pk>/pass.png", residents_api.ResidentPassApi.as_view(), "api-resident-pass"
+    ),
+    *api_path("schema", SpectacularJSONAPIView.as_view(), "api-schema"),
+    *api_path(  # a page for people: anonymous visitors are sent to log in
+        "docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), "api-docs"
+    ),
+]
 
 urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
     path("health", views.health, name="health"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("residents/", include("residents.urls")),
     path("admin/", admin.site.urls),
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    *api_urlpatterns,
 ]
+
+handler403 = "hostel.views.permission_denied"
+handler404 = "hostel.views.page_not_found"
+handler500 = "hostel.views.server_error"

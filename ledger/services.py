@@ -189,13 +189,16 @@ def _insert(blocks: list[Block]) -> None:
 def _lock_head() -> ChainHead:
     heads = ChainHead.objects.select_for_update()
     try:
-        return heads.get(pk=ChainHead.SINGLETON)
+        head = heads.get(pk=ChainHead.SINGLETON)
     except ChainHead.DoesNotExist:
-        if Block.objects.exists():
-            raise LedgerCorruptError(
-                "the chain head row is missing although blocks exist; nothing was written. "
-                "Run `manage.py verify_chain`."
-            ) from None
-        # A fresh database whose migration row was flushed: recreate it, racing safely.
+        # The migration creates this row; recreate it if it was flushed. Concurrent writers
+        # race safely: one insert wins, the others wait for it and then lock the same row.
         ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON)], ignore_conflicts=True)
-        return heads.get(pk=ChainHead.SINGLETON)
+        head = heads.get(pk=ChainHead.SINGLETON)
+    # Checked only now, under the lock: blocks and head always commit together.
+    if head.size == 0 and Block.objects.exists():
+        raise LedgerCorruptError(
+            "the chain head says the chain is empty although blocks exist; nothing was "
+            "written. Run `manage.py verify_chain`."
+        )
+    return head

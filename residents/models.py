@@ -1,1 +1,79 @@
-# Residents arrive with the residents issue; the app exists so the layout is in place.
+"""Residents: who lives here, how to reach them, and whether they are in."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$",
+    "Enter a phone number of 6 to 24 digits; spaces, dots, dashes, brackets and a leading + "
+    "are allowed.",
+)
+
+
+class Resident(models.Model):
+    class Status(models.TextChoices):
+        IN = "IN", "In"
+        OUT = "OUT", "Out"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    room = models.CharField(max_length=20)
+    floor = models.SmallIntegerField(null=True, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=24, blank=True, validators=[phone_validator])
+    address = models.TextField(blank=True, max_length=500)
+    move_in_date = models.DateField(null=True, blank=True)
+    occupation = models.CharField(max_length=120, blank=True)
+    emergency_contact = models.CharField(
+        max_length=200, blank=True, help_text="Name and phone number of someone to call."
+    )
+    photo = models.FileField(upload_to="photos/", blank=True)
+    voice_sample = models.FileField(upload_to="voices/", blank=True)
+    status = models.CharField(max_length=3, choices=Status.choices, default=Status.OUT)
+    is_active = models.BooleanField("active", default=True)
+    moved_out_on = models.DateField(null=True, blank=True)
+    pass_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("deactivate_resident", "Can record that a resident moved out"),
+            ("reissue_pass", "Can reissue a resident's QR pass"),
+            ("record_scan", "Can record gate scans"),
+            ("export_data", "Can export residents and ledger events"),
+        ]
+        indexes = [
+            models.Index(fields=["name"], name="residents_name_idx"),
+            models.Index(fields=["room"], name="residents_room_idx"),
+            models.Index(fields=["floor", "name"], name="residents_floor_idx"),
+            models.Index(
+                fields=["is_active", "status", "name"], name="residents_active_status_idx"
+            ),
+            models.Index(fields=["created_at"], name="residents_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(name=""), name="residents_name_present"),
+            models.CheckConstraint(condition=~Q(room=""), name="residents_room_present"),
+            models.CheckConstraint(
+                condition=Q(status__in=["IN", "OUT"]), name="residents_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(pass_version__gte=1), name="residents_pass_version_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_active=True, moved_out_on__isnull=True) | Q(is_active=False),
+                name="residents_moved_out_only_when_inactive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.room})"

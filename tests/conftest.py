@@ -53,6 +53,14 @@ def _flush_past_the_ledger_trigger() -> Iterator[None]:
     ops_class.sql_flush = original
 
 
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path) -> None:
+    """Uploads go to a fresh folder per test, never to the checkout's var/media; passwords
+    hash fast (the real hasher's cost is the point in production, not in tests)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def tamper_sql(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:
     """Run SQL behind the application's back, as someone with the database's owner rights."""
     with transaction.atomic(), connection.cursor() as cursor:

@@ -218,3 +218,15 @@ def test_a_lock_timeout_is_retried_inside_the_service() -> None:
     assert time.monotonic() - started >= 0.4  # it really waited out at least one timeout
     assert block.index == 2
     assert chain_verify().valid
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_append_when_the_head_row_was_deleted_but_blocks_exist(tamper) -> None:
+    block_append(data={"type": "test", "n": 1})
+    tamper("DELETE FROM ledger_chainhead")
+
+    with pytest.raises(LedgerCorruptError, match="empty although blocks exist"):
+        block_append(data={"type": "test", "n": 2})
+
+    assert Block.objects.count() == 2
+    assert not ChainHead.objects.exists()  # the recreated row rolled back with the refusal

@@ -1,0 +1,87 @@
+"""Residents in the Django admin. Every write goes through residents.services."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from residents import services
+from residents.forms import ResidentForm
+from residents.models import Resident
+from residents.services import EDITABLE_FIELDS
+
+
+@admin.register(Resident)
+class ResidentAdmin(admin.ModelAdmin):
+    form = ResidentForm
+    list_display = ["thumbnail", "name", "room", "floor", "status", "is_active", "pass_version"]
+    list_display_links = ["name"]
+    list_filter = ["status", "is_active", "floor"]
+    search_fields = ["name", "room", "email", "phone"]
+    list_per_page = 50
+    fields = [
+        "thumbnail",
+        *EDITABLE_FIELDS,
+        "photo_upload",
+        "voice_upload",
+        "status",
+        "is_active",
+        "moved_out_on",
+        "pass_version",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "status",
+        "is_active",
+        "moved_out_on",
+        "pass_version",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "thumbnail",
+    ]
+    actions = ["deactivate", "reissue_passes"]
+
+    @admin.display(description="photo")
+    def thumbnail(self, resident: Resident) -> str:
+        if not resident.photo:
+            return "—"
+        url = reverse("residents:photo", args=[resident.pk])
+        return format_html('<img src="{}" alt="" style="height:48px;border-radius:4px">', url)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # residents move out (deactivate); the ledger keeps referring to them
+
+    def save_model(self, request: HttpRequest, obj: Resident, form: ResidentForm, change: bool):
+        arguments = form.service_arguments()
+        if change:
+            saved = services.resident_update(resident=obj, by=request.user, **arguments)
+        else:
+            saved = services.resident_register(by=request.user, **arguments)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change) -> None:
+        pass  # no related objects are edited here
+
+    @admin.action(description="Record that the selected residents moved out")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
+        self._each(request, queryset, services.resident_deactivate, "moved out")
+
+    @admin.action(description="Reissue the selected residents' passes")
+    def reissue_passes(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
+        self._each(request, queryset, services.pass_reissue, "got a new pass")
+
+    def _each(self, request, queryset, service, done: str) -> None:
+        succeeded = 0
+        for resident in queryset:
+            try:
+                service(resident=resident, by=request.user)
+            except services.ResidentError as exc:
+                self.message_user(request, str(exc), messages.WARNING)
+            else:
+                succeeded += 1
+        self.message_user(request, f"{succeeded} resident(s) {done}.", messages.SUCCESS)

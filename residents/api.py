@@ -1,0 +1,165 @@
+"""Residents over the REST API: register, list, detail. One APIView per operation."""
+
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from hostel.api import Pagination, has_perm
+from residents import selectors, services, uploads
+from residents.media import protected_file_response
+from residents.models import Resident
+from residents.views import pass_filename
+
+
+class ResidentOutputSerializer(serializers.ModelSerializer):
+    photo_url = serializers.SerializerMethodField()
+    pass_url = serializers.SerializerMethodField()
+    has_voice_sample = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Resident
+        fields = [
+            "id",
+            "name",
+            "room",
+            "floor",
+            "email",
+            "phone",
+            "address",
+            "move_in_date",
+            "occupation",
+            "emergency_contact",
+            "status",
+            "is_active",
+            "moved_out_on",
+            "pass_version",
+            "created_at",
+            "updated_at",
+            "photo_url",
+            "pass_url",
+            "has_voice_sample",
+        ]
+
+    def get_photo_url(self, resident: Resident) -> str | None:
+        if not resident.photo:
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("api-resident-photo", args=[resident.pk])
+        )
+
+    def get_pass_url(self, resident: Resident) -> str | None:
+        if not resident.is_active:
+            return None
+        return self.context["request"].build_absolute_uri(
+            reverse("api-resident-pass", args=[resident.pk])
+        )
+
+    def get_has_voice_sample(self, resident: Resident) -> bool:
+        return bool(resident.voice_sample)
+
+
+class ResidentRegisterApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.add_resident")]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=120)
+        room = serializers.CharField(max_length=20)
+        floor = serializers.IntegerField(
+            required=False, allow_null=True, min_value=-10, max_value=300
+        )
+        email = serializers.EmailField(required=False, allow_blank=True)
+        phone = serializers.CharField(required=False, allow_blank=True, max_length=24)
+        address = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        move_in_date = serializers.DateField(required=False, allow_null=True)
+        occupation = serializers.CharField(required=False, allow_blank=True, max_length=120)
+        emergency_contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        photo = serializers.FileField(required=False)
+        voice = serializers.FileField(required=False)
+
+        def validate_photo(self, upload) -> uploads.Photo:
+            try:
+                return uploads.photo_normalise(upload)
+            except uploads.UploadError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+
+        def validate_voice(self, upload) -> uploads.Voice:
+            try:
+                return uploads.voice_normalise(upload)
+            except uploads.UploadError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+
+    @extend_schema(request=InputSerializer, responses={201: ResidentOutputSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resident = services.resident_register(by=request.user, **serializer.validated_data)
+        output = ResidentOutputSerializer(resident, context={"request": request})
+        return Response(output.data, status=status.HTTP_201_CREATED)
+
+
+class ResidentListApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
+
+    class FilterSerializer(serializers.Serializer):
+        search = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        status = serializers.ChoiceField(choices=Resident.Status.choices, required=False)
+        room = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        floor = serializers.IntegerField(required=False, min_value=-10, max_value=300)
+        active = serializers.ChoiceField(choices=["true", "false", "all"], required=False)
+        order = serializers.ChoiceField(choices=sorted(selectors.ORDERINGS), required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses=ResidentOutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = dict(filters.validated_data)
+        active = {"true": True, "false": False, "all": None}[data.pop("active", "true")]
+        residents = selectors.resident_list(active=active, **data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(residents, request, view=self)
+        output = ResidentOutputSerializer(page, many=True, context={"request": request})
+        return paginator.get_paginated_response(output.data)
+
+
+class ResidentDetailApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
+
+    @extend_schema(responses=ResidentOutputSerializer)
+    def get(self, request: Request, pk: str) -> Response:
+        resident = selectors.resident_get(pk)
+        if resident is None:
+            raise NotFound("No resident with that id.")
+        return Response(ResidentOutputSerializer(resident, context={"request": request}).data)
+
+
+class ResidentPhotoApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
+
+    @extend_schema(responses={(200, "image/jpeg"): bytes})
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        resident = selectors.resident_get(pk)
+        if resident is None or not resident.photo:
+            raise NotFound("This resident has no photo.")
+        return protected_file_response(resident.photo.name, "image/jpeg")
+
+
+class ResidentPassApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
+
+    @extend_schema(responses={(200, "image/png"): bytes})
+    def get(self, request: Request, pk: str) -> HttpResponse:
+        resident = selectors.resident_get(pk)
+        if resident is None or not resident.is_active:
+            raise NotFound("No active resident with that id.")
+        response = HttpResponse(selectors.resident_pass_png(resident), content_type="image/png")
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Disposition"] = f'attachment; filename="{pass_filename(resident)}"'
+        return response

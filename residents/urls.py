@@ -1,0 +1,19 @@
+from django.urls import path
+
+from residents import views
+
+app_name = "residents"
+
+urlpatterns = [
+    path("", views.resident_list, name="list"),
+    path("new", views.resident_register, name="register"),
+    path("<uuid:pk>/", views.resident_detail, name="detail"),
+    path("<uuid:pk>/edit", views.resident_edit, name="edit"),
+    path("<uuid:pk>/move-out", views.resident_deactivate, name="deactivate"),
+    path("<uuid:pk>/photo", views.resident_photo, name="photo"),
+    path("<uuid:pk>/voice", views.resident_voice, name="voice"),
+    path("<uuid:pk>/pass", views.pass_card, name="pass"),
+    path("<uuid:pk>/pass.png", views.pass_png, name="pass_png"),
+    path("<uuid:pk>/qr.png", views.pass_qr, name="pass_qr"),
+    path("<uuid:pk>/pass/reissue", views.pass_reissue, name="pass_reissue"),
+]

@@ -1,0 +1,157 @@
+"""Staff pages for residents and their passes. Thin: forms validate, services write."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from residents import passes, selectors, services
+from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
+from residents.media import protected_file_response
+from residents.models import Resident
+
+PAGE_SIZE = 25
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_list(request: HttpRequest) -> HttpResponse:
+    filters = ResidentFilterForm(request.GET or None)
+    residents = selectors.resident_list(**filters.selector_arguments())
+    page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "residents/list.html",
+        {"filters": filters, "page": page, "query": query.urlencode()},
+    )
+
+
+@login_required
+@permission_required("residents.add_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def resident_register(request: HttpRequest) -> HttpResponse:
+    form = ResidentForm(*_posted(request))
+    if request.method == "POST" and form.is_valid():
+        resident = services.resident_register(by=request.user, **form.service_arguments())
+        messages.success(request, f"{resident.name} is registered. Print their pass below.")
+        return redirect("residents:detail", resident.pk)
+    return render(request, "residents/form.html", {"form": form, "resident": None})
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    history = Paginator(selectors.resident_history(resident), 20).get_page(request.GET.get("page"))
+    return render(request, "residents/detail.html", {"resident": resident, "history": history})
+
+
+@login_required
+@permission_required("residents.change_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def resident_edit(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    form = ResidentForm(*_posted(request), instance=resident)
+    if request.method == "POST" and form.is_valid():
+        services.resident_update(resident=resident, by=request.user, **form.service_arguments())
+        messages.success(request, "Changes saved.")
+        return redirect("residents:detail", resident.pk)
+    return render(request, "residents/form.html", {"form": form, "resident": resident})
+
+
+@login_required
+@permission_required("residents.deactivate_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    form = DeactivateForm(*_posted(request)[:1])
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.resident_deactivate(
+                resident=resident, by=request.user, moved_out_on=form.cleaned_data["moved_out_on"]
+            )
+        except services.ResidentError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{resident.name} moved out; their pass no longer works.")
+        return redirect("residents:detail", resident.pk)
+    return render(request, "residents/deactivate.html", {"resident": resident, "form": form})
+
+
+@login_required
+@permission_required("residents.reissue_pass", raise_exception=True)
+@require_POST
+def pass_reissue(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    try:
+        services.pass_reissue(resident=resident, by=request.user)
+    except services.ResidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "New pass issued. Older printouts no longer open the gate.")
+    return redirect("residents:pass", resident.pk)
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def pass_card(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    return render(request, "residents/pass.html", {"resident": resident})
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def pass_qr(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk, is_active=True)
+    png = passes.qr_png(passes.pass_token(resident.pk, resident.pass_version))
+    return _private_png(png)
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def pass_png(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk, is_active=True)
+    png = selectors.resident_pass_png(resident)
+    response = _private_png(png)
+    response["Content-Disposition"] = f'attachment; filename="{pass_filename(resident)}"'
+    return response
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_photo(request: HttpRequest, pk: str) -> FileResponse | HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    if not resident.photo:
+        raise Http404("no photo")
+    return protected_file_response(resident.photo.name, "image/jpeg")
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_voice(request: HttpRequest, pk: str) -> FileResponse | HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    if not resident.voice_sample:
+        raise Http404("no voice sample")
+    return protected_file_response(resident.voice_sample.name, "audio/wav")
+
+
+def _posted(request: HttpRequest) -> tuple:
+    """A form's data: bound on POST even when the POST is empty (unlike `POST or None`)."""
+    if request.method == "POST":
+        return request.POST, request.FILES
+    return None, None
+
+
+def pass_filename(resident: Resident) -> str:
+    room = "".join(c for c in resident.room if c.isalnum() or c in "-_") or "room"
+    return f"pass-{room}-{resident.pk.hex[:8]}.png"
+
+
+def _private_png(png: bytes) -> HttpResponse:
+    response = HttpResponse(png, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    return response

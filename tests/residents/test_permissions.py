@@ -1,0 +1,105 @@
+"""Every page and endpoint, as anonymous, guard, warden and superuser (DESIGN section 1)."""
+
+import pytest
+from django.test import Client
+
+from residents.models import Resident
+
+ANON, GUARD, WARDEN, SUPER = "anonymous", "guard", "warden", "superuser"
+LOGIN = "login"  # a redirect to the login page
+
+# (method, path with {id}, expected per role): 'login' means a redirect to log in.
+MATRIX = [
+    ("get", "/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/health", {ANON: 200, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/new", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("post", "/residents/new", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("get", "/residents/{id}/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/edit", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("post", "/residents/{id}/edit", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("get", "/residents/{id}/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/photo", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/pass", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/pass.png", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/qr.png", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/residents/{id}/pass/reissue", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("post", "/residents/{id}/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("get", "/admin/", {ANON: 302, GUARD: 302, WARDEN: 302, SUPER: 200}),
+    ("get", "/admin/residents/resident/", {ANON: 302, GUARD: 302, WARDEN: 302, SUPER: 200}),
+    ("get", "/api/residents", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/residents/{id}", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/register", {ANON: 401, GUARD: 403, WARDEN: 201, SUPER: 201}),
+    ("get", "/api/schema", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/docs", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+]
+
+FORM = {"name": "Bo Lindqvist", "room": "A-101"}
+
+
+@pytest.fixture
+def clients(guard, warden, superuser) -> dict[str, Client]:
+    made = {ANON: Client()}
+    for role, user in ((GUARD, guard), (WARDEN, warden), (SUPER, superuser)):
+        made[role] = Client()
+        made[role].force_login(user)
+    return made
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
+@pytest.mark.parametrize("role", [ANON, GUARD, WARDEN, SUPER])
+def test_each_role_gets_what_design_section_1_allows(
+    clients, resident, method, path, expected, role
+) -> None:
+    url = path.format(id=resident.pk)
+    client = clients[role]
+    data = FORM if method == "post" else None
+    if path.startswith("/api/"):
+        response = (
+            getattr(client, method)(url, data, content_type="application/json")
+            if data
+            else getattr(client, method)(url)
+        )
+    else:
+        response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
+
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+    else:
+        assert response.status_code == want, response.content[:300]
+    if path.startswith("/api/") and response.status_code >= 400:
+        assert "json" in response["Content-Type"]
+        assert "error" in response.json()
+
+
+def test_a_guard_sees_no_register_or_edit_buttons(clients, resident) -> None:
+    page = clients[GUARD].get(f"/residents/{resident.pk}/").content.decode()
+
+    assert "Ada Okafor" in page
+    assert "/edit" not in page and "move-out" not in page and "/residents/new" not in page
+
+
+def test_a_forbidden_page_is_a_friendly_403(clients) -> None:
+    response = clients[GUARD].get("/residents/new")
+
+    assert response.status_code == 403
+    assert "Your role does not include this page" in response.content.decode()
+
+
+def test_an_unknown_page_is_a_friendly_404_and_an_unknown_api_path_is_json(clients) -> None:
+    page = clients[WARDEN].get("/residents/00000000-0000-0000-0000-000000000000/")
+    api = clients[WARDEN].get("/api/no-such-thing")
+
+    assert page.status_code == 404 and "There is nothing at this address" in page.content.decode()
+    assert api.status_code == 404 and api.json()["error"]["code"] == "not_found"
+
+
+def test_nothing_is_written_when_a_guard_tries_to_register(clients) -> None:
+    clients[GUARD].post("/residents/new", FORM)
+    clients[GUARD].post("/api/register", FORM, content_type="application/json")
+
+    assert not Resident.objects.filter(name="Bo Lindqvist").exists()
