@@ -15,7 +15,15 @@ from hostel.api import Pagination, has_perm
 from residents import selectors, services, uploads
 from residents.media import protected_file_response
 from residents.models import Resident
+from residents.services import EDITABLE_FIELDS
 from residents.views import pass_filename
+
+
+def _normalised(normalise, upload):
+    try:
+        return normalise(upload)
+    except uploads.UploadError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
 
 
 class ResidentOutputSerializer(serializers.ModelSerializer):
@@ -27,15 +35,7 @@ class ResidentOutputSerializer(serializers.ModelSerializer):
         model = Resident
         fields = [
             "id",
-            "name",
-            "room",
-            "floor",
-            "email",
-            "phone",
-            "address",
-            "move_in_date",
-            "occupation",
-            "emergency_contact",
+            *EDITABLE_FIELDS,
             "status",
             "is_active",
             "moved_out_on",
@@ -85,16 +85,10 @@ class ResidentRegisterApi(APIView):
         voice = serializers.FileField(required=False)
 
         def validate_photo(self, upload) -> uploads.Photo:
-            try:
-                return uploads.photo_normalise(upload)
-            except uploads.UploadError as exc:
-                raise serializers.ValidationError(str(exc)) from exc
+            return _normalised(uploads.photo_normalise, upload)
 
         def validate_voice(self, upload) -> uploads.Voice:
-            try:
-                return uploads.voice_normalise(upload)
-            except uploads.UploadError as exc:
-                raise serializers.ValidationError(str(exc)) from exc
+            return _normalised(uploads.voice_normalise, upload)
 
     @extend_schema(request=InputSerializer, responses={201: ResidentOutputSerializer})
     def post(self, request: Request) -> Response:

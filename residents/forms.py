@@ -34,22 +34,19 @@ class ResidentForm(forms.ModelForm):
         }
 
     def clean_photo_upload(self) -> uploads.Photo | None:
-        upload = self.cleaned_data.get("photo_upload")
-        if not upload:
-            return None
-        try:
-            return uploads.photo_normalise(upload)
-        except uploads.UploadError as exc:
-            raise forms.ValidationError(str(exc), code="photo") from exc
+        return self._normalised("photo_upload", uploads.photo_normalise)
 
     def clean_voice_upload(self) -> uploads.Voice | None:
-        upload = self.cleaned_data.get("voice_upload")
+        return self._normalised("voice_upload", uploads.voice_normalise)
+
+    def _normalised(self, field: str, normalise: Any) -> Any:
+        upload = self.cleaned_data.get(field)
         if not upload:
             return None
         try:
-            return uploads.voice_normalise(upload)
+            return normalise(upload)
         except uploads.UploadError as exc:
-            raise forms.ValidationError(str(exc), code="voice") from exc
+            raise forms.ValidationError(str(exc), code="upload") from exc
 
     def service_arguments(self) -> dict[str, Any]:
         """What resident_register / resident_update take from this form."""
