@@ -92,3 +92,23 @@ def test_bootstrap_creates_one_administrator_and_says_how_to_log_in(db, monkeypa
     assert "already exists" in second.getvalue()
     user = authenticate(username="admin", password="gate at two in the morning")
     assert user is not None and user.is_superuser
+
+
+def test_bootstrap_demo_loads_residents_and_role_accounts_through_services(db) -> None:
+    import io
+
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    from ledger.models import Block
+    from residents.models import Resident
+
+    out = io.StringIO()
+    call_command("bootstrap", "--demo", stdout=out)
+    call_command("bootstrap", "--demo", stdout=out)  # a second run adds nothing
+
+    assert Resident.objects.count() == 12
+    assert Block.objects.filter(type="register").count() == 12
+    assert User.objects.get(username="guard").groups.filter(name="guards").exists()
+    assert User.objects.get(username="warden").groups.filter(name="wardens").exists()
+    assert "Created guard 'guard' with password" in out.getvalue()

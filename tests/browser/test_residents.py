@@ -1,0 +1,95 @@
+"""What a warden does on the staff site, in a real browser on a phone-sized screen."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from playwright.sync_api import Page, expect
+
+from residents.models import Resident
+from tests.browser.conftest import screenshot
+from tests.residents.conftest import FIXTURES, PASSWORD
+
+# serialized_rollback: the flush after each test must not take the roles from the migrations.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def warden(db) -> User:
+    user = User.objects.create_user("wendy", password=PASSWORD)
+    user.groups.add(Group.objects.get(name="wardens"))
+    return user
+
+
+def log_in(page: Page, username: str) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login/"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_a_warden_registers_a_resident_finds_them_and_prints_their_pass(page: Page, warden):
+    log_in(page, "wendy")
+
+    page.get_by_role("link", name="Register").first.click()
+    page.get_by_label("Name").fill("Ada Okafor")
+    page.get_by_label("Room").fill("B-214")
+    page.get_by_label("Floor").fill("2")
+    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Photo", exact=True).set_input_files(FIXTURES / "faces" / "obama_640x480.jpg")
+    page.get_by_role("button", name="Register", exact=True).click()
+
+    expect(page.get_by_text("Ada Okafor is registered")).to_be_visible()
+    resident = Resident.objects.get(name="Ada Okafor")
+    assert resident.photo
+
+    page.get_by_role("link", name="Residents").click()
+    page.get_by_role("searchbox", name="Search").fill("okafor")
+    page.get_by_role("button", name="Find").click()
+    row_link = page.get_by_role("link", name="Ada Okafor")
+    expect(row_link).to_be_visible()
+    row_link.click()
+    portrait = page.get_by_role("img", name="Photo of Ada Okafor")
+    expect(portrait).to_be_visible()
+    assert portrait.evaluate("img => img.naturalWidth") == 640  # served through the private view
+
+    page.get_by_role("link", name="Pass", exact=True).click()
+    card = page.get_by_role("article", name="Resident pass")
+    expect(card).to_contain_text("Ada Okafor")
+    expect(card).to_contain_text("Room B-214")
+    qr = card.get_by_role("img", name="QR code of the pass")
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 100")
+
+    page.emulate_media(media="print")  # print preview: only the card is on paper
+    expect(card).to_be_visible()
+    expect(page.locator(".topbar")).to_be_hidden()
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    screenshot(page, "pass-print-preview")
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
+
+
+def test_the_camera_and_microphone_fill_the_photo_and_voice_fields(page: Page, warden):
+    log_in(page, "wendy")
+    page.goto("/residents/new")
+    page.get_by_label("Name").fill("Bo Lindqvist")
+    page.get_by_label("Room").fill("A-101")
+
+    page.get_by_role("button", name="Use the camera").click()
+    page.get_by_role("button", name="Take photo").click()
+    expect(page.get_by_text("Photo taken")).to_be_visible()
+
+    page.get_by_role("button", name=re.compile("^Record")).click()
+    expect(page.get_by_text("Recording…")).to_be_visible()
+    page.wait_for_timeout(2500)
+    page.get_by_role("button", name="Stop recording").click()
+    expect(page.get_by_text("Recorded;")).to_be_visible()
+    screenshot(page, "register-with-camera")
+
+    page.get_by_role("button", name="Register", exact=True).click()
+    expect(page.get_by_text("Bo Lindqvist is registered")).to_be_visible()
+    resident = Resident.objects.get(name="Bo Lindqvist")
+    assert resident.photo and resident.voice_sample  # webm/opus from Chromium, decoded by PyAV
