@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
+from importlib import import_module
 from typing import Any
 
 import pytest
@@ -59,6 +60,20 @@ def _test_settings(settings, tmp_path) -> None:
     hash fast (the real hasher's cost is the point in production, not in tests)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def roles(db) -> None:
+    """The staff groups of migration residents.0002, which a transactional test's flush
+    empties; recreated from that migration's own table of roles."""
+    from django.contrib.auth.models import Group, Permission
+
+    for name, codenames in import_module("residents.migrations.0002_roles").ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            for app_label, codename in codenames
+        )
 
 
 def tamper_sql(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:

@@ -29,8 +29,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(os.environ.get("HOSTEL_SCREENSHOTS", "var/screenshots"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's event loop must not outlive the browser tests. While it runs,
+    # Django's per-thread connections resolve differently, and a later test that forks
+    # would hand its children a connection it believes it closed.
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium not found at {CHROMIUM}: install Debian's chromium "

@@ -10,12 +10,11 @@ from residents.models import Resident
 from tests.browser.conftest import screenshot
 from tests.residents.conftest import FIXTURES, PASSWORD
 
-# serialized_rollback: the flush after each test must not take the roles from the migrations.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def warden(db) -> User:
+def warden(roles) -> User:
     user = User.objects.create_user("wendy", password=PASSWORD)
     user.groups.add(Group.objects.get(name="wardens"))
     return user

@@ -76,5 +76,6 @@ def test_four_processes_append_without_forking() -> None:
         process.join(timeout=60)
 
     assert [process.exitcode for process in processes] == [0, 0, 0, 0]
-    assert outcomes == {0: [], 1: [], 2: [], 3: []}
+    first_error = next((errors[0] for errors in outcomes.values() if errors), "")
+    assert outcomes == {0: [], 1: [], 2: [], 3: []}, first_error
     _assert_one_clean_chain(400)
