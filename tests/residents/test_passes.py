@@ -47,6 +47,16 @@ def test_a_token_signed_with_another_secret_is_refused(settings) -> None:
         passes.pass_read(token)
 
 
+def test_passes_survive_a_secret_key_rotation_with_the_old_key_as_fallback(settings) -> None:
+    resident_id = uuid.uuid4()
+    printed = passes.pass_token(resident_id, 1)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "the new secret key after a rotation, long enough to be plausible"
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+
+    assert passes.pass_read(printed).resident_id == resident_id
+
+
 def test_the_qr_png_decodes_to_the_token() -> None:
     token = passes.pass_token(uuid.uuid4(), 2)
 
