@@ -172,6 +172,13 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 
+# --- The gate -------------------------------------------------------------------------------
+
+# A second scan of the same resident within this many seconds is refused and records nothing.
+SCAN_DEBOUNCE_SECONDS = env.int("SCAN_DEBOUNCE_SECONDS", default=10)
+# Local time (HH:MM) after which residents who are out are listed on the dashboard; empty: off.
+CURFEW = env.str("CURFEW", default="23:00")
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

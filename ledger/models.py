@@ -120,3 +120,23 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain of {self.size} blocks"
+
+
+class VerificationRun(models.Model):
+    """The outcome of one chain_verify() run, for the dashboard's chain status."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    valid = models.BooleanField()
+    blocks = models.PositiveBigIntegerField()
+    problem_count = models.PositiveBigIntegerField()
+    problems = models.JSONField(default=list)  # the first few, for display
+    trigger = models.CharField(max_length=20)  # "command", "dashboard", "api"
+    by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-finished_at"]
+        get_latest_by = "finished_at"
+
+    def __str__(self) -> str:
+        return f"{'valid' if self.valid else 'INVALID'} at {self.finished_at:%Y-%m-%d %H:%M}"

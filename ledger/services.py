@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +22,8 @@ from django.utils import timezone
 
 from ledger import crypto
 from ledger.keys import keyring
-from ledger.models import SUBJECT_KEY, Block, ChainHead
+from ledger.models import SUBJECT_KEY, Block, ChainHead, VerificationRun
+from ledger.verification import Report, chain_verify
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,30 @@ def block_append_many(*, items: Iterable[Mapping[str, Any]], batch_size: int = 2
         _insert(batch)
         tip.move_head()
     return tip.size - before - (before == 0)  # the genesis block is not one of the items
+
+
+def verification_run(*, trigger: str, by: str = "", from_index: int = 0) -> Report:
+    """Verify the chain and record the outcome (the dashboard shows the latest)."""
+    started_at = timezone.now()
+    report = chain_verify(from_index=from_index)
+    verification_record(report=report, started_at=started_at, trigger=trigger, by=by)
+    return report
+
+
+def verification_record(
+    *, report: Report, started_at: datetime, trigger: str, by: str = ""
+) -> VerificationRun:
+    """Keep the outcome of a verification run for the dashboard (not a block: a record)."""
+    return VerificationRun.objects.create(
+        started_at=started_at,
+        finished_at=timezone.now(),
+        valid=report.valid,
+        blocks=report.blocks,
+        problem_count=report.problem_count,
+        problems=[problem.as_dict() for problem in report.problems[:20]],
+        trigger=trigger,
+        by=by,
+    )
 
 
 def derived_columns(data_json: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ class Resident(models.Model):
     is_active = models.BooleanField("active", default=True)
     moved_out_on = models.DateField(null=True, blank=True)
     pass_version = models.PositiveIntegerField(default=1)
+    last_scan_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -77,3 +78,40 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.room})"
+
+
+class Gate(models.Model):
+    """A place where residents are scanned. Superusers manage gates in the admin."""
+
+    class Mode(models.TextChoices):
+        TOGGLE = "toggle", "In and out (each scan toggles)"
+        ENTRY = "entry", "Entry only"
+        EXIT = "exit", "Exit only"
+
+    slug = models.SlugField(max_length=40, unique=True, help_text="Short id used by scanners.")
+    name = models.CharField(max_length=80)
+    mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.TOGGLE)
+    is_active = models.BooleanField("active", default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mode__in=["toggle", "entry", "exit"]), name="residents_gate_mode_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScanRequest(models.Model):
+    """The client's id for one scan, so a retried request returns the first result."""
+
+    scan_id = models.UUIDField(unique=True)
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    block_index = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return str(self.scan_id)

@@ -1,13 +1,19 @@
 """Reads: the resident directory, one resident's ledger history, occupancy counts."""
 
+import json
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
+from ledger import crypto
 from ledger.models import Block
 from residents import passes
-from residents.models import Resident
+from residents.models import Gate, Resident
 
 ORDERINGS = {
     "name": ("name", "room"),
@@ -82,3 +88,130 @@ def occupancy() -> dict[str, int]:
         inside=Count("id", filter=Q(status=Resident.Status.IN)),
     )
     return {**counts, "outside": counts["total"] - counts["inside"]}
+
+
+# --- The gate and the dashboard -------------------------------------------------------------
+
+
+def residents_inside() -> QuerySet[Resident]:
+    return Resident.objects.filter(is_active=True, status=Resident.Status.IN).order_by("name")
+
+
+def residents_out_after_curfew(now: datetime | None = None) -> QuerySet[Resident] | None:
+    """Active residents who are out, once local time has passed CURFEW; None before it."""
+    if not settings.CURFEW:
+        return None
+    now = timezone.localtime(now)
+    curfew = time.fromisoformat(settings.CURFEW)
+    if now.time() < curfew and now.hour >= 6:  # the curfew night lasts until 06:00
+        return None
+    return Resident.objects.filter(is_active=True, status=Resident.Status.OUT).order_by("room")
+
+
+def scans_today_by_hour(now: datetime | None = None) -> list[dict[str, int]]:
+    """Entries and exits per local hour today, from the ledger's scan blocks."""
+    now = timezone.localtime(now)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    since = crypto.format_timestamp(midnight)
+    hours = [{"hour": hour, "in": 0, "out": 0} for hour in range(24)]
+    rows = Block.objects.filter(type="scan", timestamp__gte=since).values_list("timestamp", "data")
+    for timestamp, data in rows.iterator(chunk_size=2000):
+        local = timezone.localtime(datetime.fromisoformat(timestamp))
+        status = json.loads(data).get("status")
+        if status in ("IN", "OUT"):
+            hours[local.hour][status.lower()] += 1
+    return hours
+
+
+def latest_scans(limit: int = 10) -> QuerySet[Block]:
+    return Block.objects.filter(type="scan").order_by("-index")[:limit]
+
+
+def gate_list() -> QuerySet[Gate]:
+    return Gate.objects.filter(is_active=True).order_by("name")
+
+
+# --- The ledger's event list ----------------------------------------------------------------
+
+
+def ledger_list(
+    *,
+    resident: str = "",
+    kind: str = "",
+    mode: str = "",
+    gate: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[Block]:
+    """Blocks newest first. Dates are local days; resident is an id (the indexed subject)."""
+    blocks = Block.objects.all()
+    if resident:
+        blocks = blocks.filter(subject=resident)
+    if kind:
+        blocks = blocks.filter(type=kind)
+    # mode and gate live only in the data of scan blocks: a text match on the canonical JSON.
+    if mode:
+        blocks = blocks.filter(
+            type="scan", data__contains=crypto.canonical_json({"mode": mode})[1:-1]
+        )
+    if gate:
+        blocks = blocks.filter(
+            type="scan", data__contains=crypto.canonical_json({"gate": gate})[1:-1]
+        )
+    if since:
+        blocks = blocks.filter(timestamp__gte=_day_start_utc(since))
+    if until:
+        blocks = blocks.filter(timestamp__lt=_day_start_utc(until + timedelta(days=1)))
+    return blocks.order_by("-index")
+
+
+def _day_start_utc(day: date) -> str:
+    start = timezone.make_aware(datetime.combine(day, time.min))
+    return crypto.format_timestamp(start)
+
+
+# --- Replaying scans: the ledger's word against the residents table -------------------------
+
+
+def status_replay() -> dict[str, str]:
+    """Each resident's status as the scan blocks say it (the last scan wins)."""
+    replayed: dict[str, str] = {}
+    rows = Block.objects.filter(type="scan").order_by("index").values_list("subject", "data")
+    for subject, data in rows.iterator(chunk_size=5000):
+        status = json.loads(data).get("status")
+        if status in ("IN", "OUT"):
+            replayed[subject] = status
+    return replayed
+
+
+def status_disagreements() -> list[tuple[Resident, str]]:
+    """Residents whose stored status differs from the replay of their scans (no scan: OUT).
+
+    Inside chain_verify's snapshot (PostgreSQL) the two reads agree in time. Without one
+    (SQLite), a scan can land between them; each suspect is then re-read in a short
+    transaction, which on SQLite holds the write lock, so only real disagreements remain.
+    """
+    replayed = status_replay()
+    suspects = [
+        (resident, replayed.get(str(resident.id), Resident.Status.OUT))
+        for resident in Resident.objects.only("id", "name", "room", "status").iterator(2000)
+    ]
+    suspects = [
+        (resident, expected) for resident, expected in suspects if resident.status != expected
+    ]
+    if not suspects or transaction.get_connection().in_atomic_block:
+        return suspects
+    confirmed = []
+    for resident, _ in suspects:
+        with transaction.atomic():
+            current = Resident.objects.only("id", "name", "room", "status").get(pk=resident.pk)
+            last = (
+                Block.objects.filter(subject=str(resident.pk), type="scan")
+                .order_by("-index")
+                .values_list("data", flat=True)
+                .first()
+            )
+            expected = json.loads(last).get("status") if last else Resident.Status.OUT
+            if current.status != expected:
+                confirmed.append((current, expected))
+    return confirmed

@@ -8,17 +8,21 @@ registration leaves no row, no block and no file behind.
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ledger.models import Block
 from ledger.services import block_append
-from residents.models import Resident
+from residents import passes
+from residents.models import Gate, Resident, ScanRequest
 from residents.uploads import Photo, Voice
 
 # What resident_register and resident_update accept besides name and room.
@@ -130,6 +134,158 @@ def pass_reissue(*, resident: Resident, by: AbstractBaseUser) -> Resident:
         current.save(update_fields=["pass_version", "updated_at"])
         _log(current, "pass_reissue", by, pass_version=current.pass_version)
     return current
+
+
+# --- The gate -------------------------------------------------------------------------------
+
+SCAN_MODES = ("qr", "manual")
+
+
+class ScanRefused(Exception):
+    """The scan is refused and nothing was recorded; the message is for the guard."""
+
+    def __init__(
+        self, message: str, *, code: str, status: int, resident: Resident | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.resident = resident
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    resident: Resident
+    block: Block
+    replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
+
+
+def scan_record(
+    *,
+    by: AbstractBaseUser,
+    gate: Gate,
+    mode: str,
+    token: str = "",
+    resident_id: uuid.UUID | None = None,
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Record a resident passing ``gate``: IN or OUT by the gate's rules, with its block.
+
+    ``mode`` "qr" reads the resident from a pass ``token``; "manual" takes ``resident_id``
+    (a guard looked the resident up). With a ``scan_id``, a retry of the same scan returns
+    the first result and never toggles twice. Every refusal raises ScanRefused and records
+    nothing.
+    """
+    if mode == "qr":
+        try:
+            target = passes.pass_read(token).resident_id
+        except passes.PassError as exc:
+            raise ScanRefused(str(exc), code="invalid_pass", status=400) from exc
+    elif mode == "manual":
+        if resident_id is None:
+            raise ScanRefused("Choose the resident to record.", code="invalid", status=400)
+        target = resident_id
+    else:
+        raise ScanRefused(f"Unknown scan mode {mode!r}.", code="invalid_mode", status=400)
+    try:
+        with transaction.atomic():
+            return _scan_locked(by, gate, mode, token, target, scan_id)
+    except IntegrityError:
+        # Only the scan id's unique constraint can fail here: a retry that raced the first
+        # request past the lock. Return what the first one recorded.
+        previous = ScanRequest.objects.filter(scan_id=scan_id).first()
+        if scan_id is None or previous is None:
+            raise
+        resident = Resident.objects.get(pk=previous.resident_id)
+        return ScanOutcome(resident, Block.objects.get(index=previous.block_index), True)
+
+
+def _scan_locked(
+    by: AbstractBaseUser,
+    gate: Gate,
+    mode: str,
+    token: str,
+    target: uuid.UUID,
+    scan_id: uuid.UUID | None,
+) -> ScanOutcome:
+    resident = Resident.objects.select_for_update().filter(pk=target).first()
+    if resident is None:
+        what = "This pass belongs to" if mode == "qr" else "There is"
+        raise ScanRefused(f"{what} nobody registered here.", code="unknown_resident", status=404)
+    if scan_id is not None:
+        previous = ScanRequest.objects.filter(scan_id=scan_id).first()
+        if previous is not None:
+            if previous.resident_id != resident.pk:
+                raise ScanRefused(
+                    "This scan id was already used for another resident.",
+                    code="scan_id_reused",
+                    status=409,
+                )
+            return ScanOutcome(resident, Block.objects.get(index=previous.block_index), True)
+    if not resident.is_active:
+        raise ScanRefused(
+            f"{resident.name} has moved out; their pass no longer opens the gate.",
+            code="inactive_resident",
+            status=403,
+            resident=resident,
+        )
+    if mode == "qr" and passes.pass_read(token).version != resident.pass_version:
+        raise ScanRefused(
+            "This pass has been replaced by a newer one and no longer works. Ask the resident "
+            "for their current pass.",
+            code="revoked_pass",
+            status=403,
+            resident=resident,
+        )
+    now = timezone.now()
+    debounce = settings.SCAN_DEBOUNCE_SECONDS
+    if resident.last_scan_at and now - resident.last_scan_at < timedelta(seconds=debounce):
+        ago = max(0, int((now - resident.last_scan_at).total_seconds()))
+        raise ScanRefused(
+            f"{resident.name} was scanned {ago} s ago; the repeat is ignored.",
+            code="duplicate_scan",
+            status=409,
+            resident=resident,
+        )
+    status = _next_status(resident, gate)
+    resident.status = status
+    resident.last_scan_at = now
+    resident.save(update_fields=["status", "last_scan_at", "updated_at"])
+    block = block_append(
+        data={
+            "type": "scan",
+            "resident_id": str(resident.id),
+            "resident_name": resident.name,
+            "room": resident.room,
+            "mode": mode,
+            "status": status,
+            "gate": gate.slug,
+            "by": by.get_username(),
+        }
+    )
+    if scan_id is not None:
+        ScanRequest.objects.create(scan_id=scan_id, resident=resident, block_index=block.index)
+    return ScanOutcome(resident, block, False)
+
+
+def _next_status(resident: Resident, gate: Gate) -> str:
+    inside, outside = Resident.Status.IN, Resident.Status.OUT
+    if gate.mode == Gate.Mode.ENTRY and resident.status == inside:
+        raise ScanRefused(
+            f"{resident.name} is already IN: {gate.name} only lets residents in "
+            "(anti-passback). They must leave through an exit first.",
+            code="anti_passback",
+            status=409,
+            resident=resident,
+        )
+    if gate.mode == Gate.Mode.EXIT and resident.status == outside:
+        raise ScanRefused(
+            f"{resident.name} is already OUT: {gate.name} only lets residents out (anti-passback).",
+            code="anti_passback",
+            status=409,
+            resident=resident,
+        )
+    return outside if resident.status == inside else inside
 
 
 # --- Helpers --------------------------------------------------------------------------------

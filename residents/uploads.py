@@ -14,10 +14,12 @@ as 16 kHz mono 16-bit WAV, the form the voice model reads.
 import io
 import wave
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import av
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; decoding it needs ~120 MB
@@ -44,7 +46,7 @@ class Photo:
 class Voice:
     wav: bytes
     seconds: float
-    samples: np.ndarray  # float32 mono at VOICE_RATE, for the voice model
+    samples: "np.ndarray"  # float32 mono at VOICE_RATE, for the voice model
 
 
 def _read_limited(stream: io.BufferedIOBase | bytes, what: str) -> bytes:
@@ -100,6 +102,9 @@ def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
 
 
 def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
+    import av  # imported here: PyAV and numpy are heavy, and most processes never need them
+    import numpy as np
+
     data = _read_limited(upload, "voice recording")
     chunks = []
     total = 0
