@@ -54,6 +54,7 @@ class Block(models.Model):
 
     class Meta:
         ordering = ["index"]
+        permissions = [("verify_chain", "Can run a chain verification from the site")]
         indexes = [
             models.Index(fields=["type", "index"], name="ledger_block_type_idx"),
             models.Index(fields=["subject", "index"], name="ledger_block_subject_idx"),

@@ -1,9 +1,10 @@
 """Reads: the resident directory, one resident's ledger history, occupancy counts."""
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -131,45 +132,6 @@ def gate_list() -> QuerySet[Gate]:
     return Gate.objects.filter(is_active=True).order_by("name")
 
 
-# --- The ledger's event list ----------------------------------------------------------------
-
-
-def ledger_list(
-    *,
-    resident: str = "",
-    kind: str = "",
-    mode: str = "",
-    gate: str = "",
-    since: date | None = None,
-    until: date | None = None,
-) -> QuerySet[Block]:
-    """Blocks newest first. Dates are local days; resident is an id (the indexed subject)."""
-    blocks = Block.objects.all()
-    if resident:
-        blocks = blocks.filter(subject=resident)
-    if kind:
-        blocks = blocks.filter(type=kind)
-    # mode and gate live only in the data of scan blocks: a text match on the canonical JSON.
-    if mode:
-        blocks = blocks.filter(
-            type="scan", data__contains=crypto.canonical_json({"mode": mode})[1:-1]
-        )
-    if gate:
-        blocks = blocks.filter(
-            type="scan", data__contains=crypto.canonical_json({"gate": gate})[1:-1]
-        )
-    if since:
-        blocks = blocks.filter(timestamp__gte=_day_start_utc(since))
-    if until:
-        blocks = blocks.filter(timestamp__lt=_day_start_utc(until + timedelta(days=1)))
-    return blocks.order_by("-index")
-
-
-def _day_start_utc(day: date) -> str:
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return crypto.format_timestamp(start)
-
-
 # --- Replaying scans: the ledger's word against the residents table -------------------------
 
 
@@ -178,7 +140,7 @@ def status_replay() -> dict[str, str]:
     replayed: dict[str, str] = {}
     rows = Block.objects.filter(type="scan").order_by("index").values_list("subject", "data")
     for subject, data in rows.iterator(chunk_size=5000):
-        status = json.loads(data).get("status")
+        status = orjson.loads(data).get("status")
         if status in ("IN", "OUT"):
             replayed[subject] = status
     return replayed

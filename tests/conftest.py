@@ -68,11 +68,13 @@ def roles(db) -> None:
     empties; recreated from that migration's own table of roles."""
     from django.contrib.auth.models import Group, Permission
 
-    for name, codenames in import_module("residents.migrations.0002_roles").ROLES.items():
+    roles = import_module("residents.migrations.0002_roles").ROLES
+    later = {"wardens": [("ledger", "verify_chain")]}  # residents.0005
+    for name, codenames in roles.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(
             Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            for app_label, codename in codenames
+            for app_label, codename in [*codenames, *later.get(name, [])]
         )
 
 
