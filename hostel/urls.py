@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from hostel import views
+from ledger import api as ledger_api
 from residents import api as residents_api
+from residents import views as residents_views
 
 
 def api_path(route: str, view, name: str) -> list[URLPattern]:
@@ -26,6 +28,10 @@ api_urlpatterns = [
     *api_path(
         "residents/<uuid:pk>/pass.png", residents_api.ResidentPassApi.as_view(), "api-resident-pass"
     ),
+    *api_path("scan", residents_api.ScanApi.as_view(), "api-scan"),
+    *api_path("occupancy", residents_api.OccupancyApi.as_view(), "api-occupancy"),
+    *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
+    *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
     *api_path("schema", SpectacularJSONAPIView.as_view(), "api-schema"),
     *api_path(  # a page for people: anonymous visitors are sent to log in
         "docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), "api-docs"
@@ -38,6 +44,9 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("residents/", include("residents.urls")),
+    path("scan/", residents_views.scan_page, name="scan"),
+    path("dashboard/latest", views.dashboard_latest, name="dashboard-latest"),
+    path("ledger/", include("ledger.urls")),
     path("admin/", admin.site.urls),
     *api_urlpatterns,
 ]

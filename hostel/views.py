@@ -1,3 +1,6 @@
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -5,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from hostel import api
-from ledger.models import Block
+from ledger import selectors as ledger_selectors
 from residents import selectors
 
 
@@ -22,14 +25,55 @@ def health(request: HttpRequest) -> JsonResponse:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    can_see = request.user.has_perm("residents.view_resident")
-    context = {
-        "occupancy": selectors.occupancy() if can_see else None,
-        "latest": Block.objects.order_by("-index")[:10]
-        if request.user.has_perm("ledger.view_block")
-        else [],
-    }
+    context: dict[str, Any] = _live(request)
+    if request.user.has_perm("residents.view_resident"):
+        after_curfew = selectors.residents_out_after_curfew()
+        context |= {
+            "inside": selectors.residents_inside()[:300],
+            "after_curfew": after_curfew[:300] if after_curfew is not None else None,
+            "curfew": settings.CURFEW,
+            "chart": _chart(selectors.scans_today_by_hour()),
+        }
+    if request.user.has_perm("ledger.view_block"):
+        context["verification"] = ledger_selectors.verification_latest()
     return render(request, "dashboard.html", context)
+
+
+@login_required
+def dashboard_latest(request: HttpRequest) -> HttpResponse:
+    """The dashboard's live part, fetched again every few seconds by dashboard.js."""
+    return render(request, "includes/_live.html", _live(request))
+
+
+def _live(request: HttpRequest) -> dict[str, Any]:
+    live: dict[str, Any] = {}
+    if request.user.has_perm("residents.view_resident"):
+        live["occupancy"] = selectors.occupancy()
+    if request.user.has_perm("ledger.view_block"):
+        live["latest"] = list(selectors.latest_scans(12))
+    return live
+
+
+def _chart(hours: list[dict[str, int]]) -> dict[str, Any]:
+    """Bar geometry for today's entries and exits per hour (an inline SVG, no library)."""
+    height, top = 120, max([1] + [max(h["in"], h["out"]) for h in hours])
+    bars = []
+    for h in hours:
+        in_height = round(h["in"] / top * height)
+        out_height = round(h["out"] / top * height)
+        bars.append(
+            {
+                **h,
+                "x": h["hour"] * 20 + 2,
+                "in_height": in_height,
+                "in_y": height - in_height,
+                "out_height": out_height,
+                "out_y": height - out_height,
+            }
+        )
+    total_in = sum(h["in"] for h in hours)
+    total_out = sum(h["out"] for h in hours)
+    return {"bars": bars, "height": height, "top": top, "in": total_in, "out": total_out}
 
 
 def _is_api(request: HttpRequest) -> bool:

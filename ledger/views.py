@@ -58,7 +58,12 @@ def block_list(request: HttpRequest) -> HttpResponse:
 @permission_required("ledger.view_block", raise_exception=True)
 def block_detail(request: HttpRequest, index: int) -> HttpResponse:
     block = get_object_or_404(Block, index=index)
-    return render(request, "ledger/block.html", {"block": block, "payload": block.payload})
+    neighbours = {
+        "previous": block.index - 1 if block.index > 0 else None,
+        "next": block.index + 1 if Block.objects.filter(index=block.index + 1).exists() else None,
+    }
+    # "entry", not "block": inside {% block %} tags Django binds "block" to the tag itself.
+    return render(request, "ledger/block.html", {"entry": block, **neighbours})
 
 
 @login_required

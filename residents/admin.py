@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from residents import services
 from residents.forms import ResidentForm
-from residents.models import Resident
+from residents.models import Gate, Resident
 from residents.services import EDITABLE_FIELDS
 
 
@@ -85,3 +85,15 @@ class ResidentAdmin(admin.ModelAdmin):
             else:
                 succeeded += 1
         self.message_user(request, f"{succeeded} resident(s) {done}.", messages.SUCCESS)
+
+
+@admin.register(Gate)
+class GateAdmin(admin.ModelAdmin):
+    """Gates are configuration, not records: superusers add, rename and switch their mode."""
+
+    list_display = ["name", "slug", "mode", "is_active"]
+    list_editable = ["mode", "is_active"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # scan blocks name gates by slug; deactivate a gate instead

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostel.api import Pagination, has_perm
+from hostel.api import Pagination, error_body, has_perm
 from residents import selectors, services, uploads
 from residents.media import protected_file_response
 from residents.models import Resident
@@ -157,3 +157,96 @@ class ResidentPassApi(APIView):
         response["Cache-Control"] = "private, no-store"
         response["Content-Disposition"] = f'attachment; filename="{pass_filename(resident)}"'
         return response
+
+
+def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
+    """The event (as its block recorded it) and the block's proof fields."""
+    event = outcome.block.payload
+    resident = outcome.resident
+    return {
+        "event": {
+            "resident_id": event["resident_id"],
+            "resident_name": event["resident_name"],
+            "room": event["room"],
+            "status": event["status"],
+            "mode": event["mode"],
+            "gate": event["gate"],
+            "by": event["by"],
+            "at": outcome.block.timestamp,
+            "photo_url": _photo_url(resident, request),
+        },
+        "block": {
+            "index": outcome.block.index,
+            "timestamp": outcome.block.timestamp,
+            "hash": outcome.block.hash,
+            "signature": outcome.block.signature,
+            "key_id": outcome.block.key_id,
+        },
+        "replayed": outcome.replayed,
+    }
+
+
+def _photo_url(resident: Resident | None, request: Request) -> str | None:
+    if resident is None or not resident.photo:
+        return None
+    return request.build_absolute_uri(reverse("api-resident-photo", args=[resident.pk]))
+
+
+class ScanApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.record_scan")]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=["qr", "manual", "face", "voice"])
+        token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+        resident_id = serializers.UUIDField(required=False)
+        gate = serializers.SlugField(required=False, default="main", max_length=40)
+        scan_id = serializers.UUIDField(required=False)
+
+    @extend_schema(request=InputSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if data["mode"] in ("face", "voice"):
+            return Response(
+                error_body("mode_unavailable", "Face and voice scanning are not enabled yet."),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        gate = selectors.gate_list().filter(slug=data["gate"]).first()
+        if gate is None:
+            return Response(
+                error_body("unknown_gate", f"There is no active gate {data['gate']!r}."),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        try:
+            outcome = services.scan_record(
+                by=request.user,
+                gate=gate,
+                mode=data["mode"],
+                token=data.get("token", ""),
+                resident_id=data.get("resident_id"),
+                scan_id=data.get("scan_id"),
+            )
+        except services.ScanRefused as refusal:
+            body = error_body(refusal.code, str(refusal))
+            if refusal.resident is not None:
+                body["error"]["resident"] = {
+                    "id": str(refusal.resident.pk),
+                    "name": refusal.resident.name,
+                    "room": refusal.resident.room,
+                    "status": refusal.resident.status,
+                    "photo_url": _photo_url(refusal.resident, request),
+                }
+            return Response(body, status=refusal.status)
+        return Response(scan_output(outcome, request), status=status.HTTP_201_CREATED)
+
+
+class OccupancyApi(APIView):
+    permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        counts = selectors.occupancy()
+        inside = selectors.residents_inside().values("id", "name", "room")
+        return Response({**counts, "residents_in": list(inside)})

@@ -139,6 +139,12 @@ def resident_voice(request: HttpRequest, pk: str) -> FileResponse | HttpResponse
     return protected_file_response(resident.voice_sample.name, "audio/wav")
 
 
+@login_required
+@permission_required("residents.record_scan", raise_exception=True)
+def scan_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "residents/scan.html", {"gates": selectors.gate_list()})
+
+
 def _posted(request: HttpRequest) -> tuple:
     """A form's data: bound on POST even when the POST is empty (unlike `POST or None`)."""
     if request.method == "POST":

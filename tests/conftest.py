@@ -63,11 +63,14 @@ def _test_settings(settings, tmp_path) -> None:
 
 
 @pytest.fixture
-def roles(db) -> None:
-    """The staff groups of migration residents.0002, which a transactional test's flush
-    empties; recreated from that migration's own table of roles."""
+def migration_data(db) -> None:
+    """The rows data migrations create (staff groups, the main gate), which a transactional
+    test's flush empties; recreated from those migrations' own definitions."""
     from django.contrib.auth.models import Group, Permission
 
+    from residents.models import Gate
+
+    Gate.objects.get_or_create(slug="main", defaults={"name": "Main gate"})  # residents.0004
     roles = import_module("residents.migrations.0002_roles").ROLES
     later = {"wardens": [("ledger", "verify_chain")]}  # residents.0005
     for name, codenames in roles.items():

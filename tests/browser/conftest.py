@@ -1,17 +1,21 @@
 """A real headless Chromium (Debian's), driven by Playwright against the live test server."""
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import segno
+from PIL import Image
 
 # Playwright's sync API keeps an event loop in this thread; the test code around it still
 # calls the ORM synchronously, which is safe here (one thread, no awaits in between).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 CHROMIUM = os.environ.get("HOSTEL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -30,7 +34,7 @@ SCREENSHOTS = Path(os.environ.get("HOSTEL_SCREENSHOTS", "var/screenshots"))
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def playwright() -> Iterator[Playwright]:
     # Module scope: Playwright's event loop must not outlive the browser tests. While it runs,
     # Django's per-thread connections resolve differently, and a later test that forks
     # would hand its children a connection it believes it closed.
@@ -40,9 +44,52 @@ def browser() -> Iterator[Browser]:
             "(apt-get install chromium) or set HOSTEL_CHROMIUM. The browser tests never skip."
         )
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        yield playwright
+
+
+def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = launch(playwright)
+    yield browser
+    browser.close()
+
+
+def new_page(browser: Browser, base_url: str) -> Page:
+    context = browser.new_context(
+        base_url=base_url,
+        viewport={"width": 412, "height": 915},  # a phone at the gate
+    )
+    context.grant_permissions(["camera", "microphone"], origin=base_url)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    return page
+
+
+def write_y4m(path: Path, frame: Image.Image, frames: int = 20) -> Path:
+    """A raw Y4M video of one greyscale frame, repeated, for Chromium's fake camera."""
+    width, height = frame.size
+    luma = frame.convert("L").point(lambda v: 16 + v * 219 // 255).tobytes()  # video range
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with path.open("wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            video.write(b"FRAME\n" + luma + chroma + chroma)
+    return path
+
+
+def qr_frame(text: str, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """The QR of ``text`` centred on a grey frame, as a phone camera would see a pass."""
+    frame = Image.new("L", size, 128)
+    code = segno.make_qr(text, error="m")
+    buffer = io.BytesIO()
+    code.save(buffer, kind="png", scale=6, border=4)
+    qr = Image.open(buffer).convert("L")
+    frame.paste(qr, ((size[0] - qr.width) // 2, (size[1] - qr.height) // 2))
+    return frame
 
 
 @pytest.fixture
@@ -56,6 +103,16 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+def staff_user(username: str, role: str) -> Any:
+    from django.contrib.auth.models import Group, User
+
+    from tests.residents.conftest import PASSWORD
+
+    user = User.objects.create_user(username, password=PASSWORD)
+    user.groups.add(Group.objects.get(name=role))
+    return user
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -3,21 +3,19 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from residents.models import Resident
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, staff_user
 from tests.residents.conftest import FIXTURES, PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def warden(roles) -> User:
-    user = User.objects.create_user("wendy", password=PASSWORD)
-    user.groups.add(Group.objects.get(name="wardens"))
-    return user
+def warden(migration_data) -> User:
+    return staff_user("wendy", "wardens")
 
 
 def log_in(page: Page, username: str) -> None:

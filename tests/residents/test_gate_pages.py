@@ -1,0 +1,140 @@
+"""The dashboard, the ledger pages, the CSV export and the read APIs of the gate."""
+
+import csv
+import io
+import uuid
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from ledger.models import Block, VerificationRun
+from residents import passes, services
+from residents.models import Gate
+
+
+@pytest.fixture
+def scanned(resident, guard, warden, settings):
+    """Ada scanned IN; Bo registered, never scanned; a scan of 'Eve' with a formula name."""
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    gate = Gate.objects.get(slug="main")
+    bo = services.resident_register(by=warden, name="Bo Lindqvist", room="A-101")
+    eve = services.resident_register(by=warden, name='=HYPERLINK("http://x")', room="E-1")
+    for person in (resident, eve):
+        services.scan_record(by=guard, gate=gate, mode="qr", token=passes.pass_token(person.pk, 1))
+    return {"ada": resident, "bo": bo, "eve": eve}
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_dashboard_shows_who_is_in_and_the_latest_scans(scanned, guard, settings):
+    settings.CURFEW = ""
+    page = logged_in(guard).get("/")
+    html = page.content.decode()
+
+    assert page.context["occupancy"] == {"total": 3, "inside": 2, "outside": 1}
+    assert [r.name for r in page.context["inside"]] == ['=HYPERLINK("http://x")', "Ada Okafor"]
+    assert "Latest scans" in html and "Ada Okafor" in html
+    assert "Today: 2 entries, 0 exits" in html
+    assert page.context["after_curfew"] is None
+
+
+def test_the_dashboard_lists_residents_out_after_curfew(scanned, guard, settings):
+    settings.CURFEW = "00:00"  # always past curfew
+
+    page = logged_in(guard).get("/")
+
+    assert [r.name for r in page.context["after_curfew"]] == ["Bo Lindqvist"]
+    assert "Out after the 00:00 curfew (1)" in page.content.decode()
+
+
+def test_the_live_part_refreshes_from_its_own_url(scanned, guard):
+    live = logged_in(guard).get("/dashboard/latest")
+
+    assert live.status_code == 200
+    assert "Ada Okafor" in live.content.decode() and "<html" not in live.content.decode()
+
+
+def test_the_ledger_page_filters_and_links_each_block(scanned, guard):
+    client = logged_in(guard)
+    ada = scanned["ada"]
+
+    everything = client.get("/ledger/").context["page"].paginator.count
+    scans = client.get("/ledger/?type=scan").context["page"]
+    adas = client.get(f"/ledger/?resident={ada.pk}").context["page"]
+    manual = client.get("/ledger/?mode=manual").context["page"]
+    at_main = client.get("/ledger/?gate=main").context["page"]
+    future = client.get("/ledger/?since=2999-01-01").context["page"]
+
+    assert everything == Block.objects.count() == 6  # genesis, 3 registrations, 2 scans
+    assert scans.paginator.count == 2 and at_main.paginator.count == 2
+    assert [b.type for b in adas] == ["scan", "register"]  # newest first
+    assert manual.paginator.count == 0 and future.paginator.count == 0
+    block = Block.objects.get(type="scan", subject=str(ada.pk))
+    detail = client.get(f"/ledger/{block.index}").content.decode()
+    assert block.hash in detail and block.signature in detail
+
+
+def test_the_csv_export_streams_filtered_events_and_defuses_formulas(scanned, warden, guard):
+    response = logged_in(warden).get("/ledger/export.csv?type=scan")
+
+    assert response.streaming
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][:4] == ["index", "timestamp", "type", "resident_id"]
+    assert [row[4] for row in rows[1:]] == ['\'=HYPERLINK("http://x")', "Ada Okafor"]
+    assert {row[7] for row in rows[1:]} == {"IN"}
+    assert logged_in(guard).get("/ledger/export.csv").status_code == 403
+
+
+def test_wardens_verify_from_the_site_and_the_result_is_kept(scanned, warden, guard):
+    response = logged_in(warden).post("/ledger/verify", {"next": "/"}, follow=True)
+
+    run = VerificationRun.objects.get()
+    assert run.valid and run.blocks == 6 and run.by == "wendy" and run.trigger == "site"
+    assert "The ledger is valid: 6 blocks checked." in response.content.decode()
+    assert "Last verified" in logged_in(guard).get("/").content.decode()
+    assert logged_in(guard).post("/ledger/verify").status_code == 403
+    unsafe = logged_in(warden).post("/ledger/verify", {"next": "https://evil.example/"})
+    assert unsafe["Location"] == "/ledger/"
+
+
+def test_the_scan_page_offers_the_active_gates(guard, make_user) -> None:
+    Gate.objects.create(slug="back", name="Back door", mode=Gate.Mode.EXIT)
+    Gate.objects.create(slug="old", name="Old gate", is_active=False)
+
+    page = logged_in(guard).get("/scan/")
+
+    assert [g.slug for g in page.context["gates"]] == ["back", "main"]
+    assert "vendor/jsqr/jsQR.js" in page.content.decode()
+    assert logged_in(make_user("visitor")).get("/scan/").status_code == 403
+
+
+def test_the_read_apis_for_ledger_occupancy_and_verification(scanned, guard):
+    api = APIClient()
+    api.force_authenticate(guard)
+
+    ledger = api.get("/api/ledger", {"type": "scan", "page_size": 1}).json()
+    occupancy = api.get("/api/occupancy/").json()
+    verified = api.get("/api/ledger/verify").json()
+
+    assert ledger["count"] == 2 and len(ledger["results"]) == 1
+    newest = ledger["results"][0]
+    assert newest["data"]["type"] == "scan" and len(newest["hash"]) == 64
+    assert occupancy["inside"] == 2
+    assert {r["name"] for r in occupancy["residents_in"]} == {
+        "Ada Okafor",
+        '=HYPERLINK("http://x")',
+    }
+    assert verified == {
+        "valid": True,
+        "blocks": 6,
+        "head": verified["head"],
+        "problem_count": 0,
+        "problems": [],
+    }
+    assert api.get("/api/ledger", {"type": "nonsense"}).status_code == 400
+    assert api.get("/api/ledger", {"resident": str(uuid.uuid4())}).json()["count"] == 0
