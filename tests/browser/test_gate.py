@@ -73,6 +73,7 @@ def test_the_camera_reads_a_pass_and_the_resident_is_in(camera, ada):
 
     page.goto("/")
     expect(page.locator(".card", has_text="In now")).to_contain_text("Ada Okafor")
+    screenshot(page, "dashboard")
 
 
 def test_a_blank_camera_posts_nothing(camera, ada):
@@ -105,3 +106,30 @@ def test_a_replaced_pass_is_refused_on_screen_and_records_nothing(camera, ada):
     ada.refresh_from_db()
     assert ada.status == "OUT"
     assert scan_blocks() == []
+
+
+def test_a_lost_request_is_retried_with_the_same_scan_id_and_recorded_once(camera, ada):
+    page = camera(qr_frame(passes.pass_token(ada.pk, ada.pass_version)))
+    sent = []
+
+    def network_down(route) -> None:
+        sent.append(route.request.post_data_json)
+        route.abort("internetdisconnected")
+
+    page.route("**/api/scan", network_down)
+    expect(page.locator("#verdict")).to_have_text("NO ANSWER", timeout=20_000)
+    expect(page.locator("#result-message")).to_contain_text("never recorded twice")
+    assert scan_blocks() == []
+
+    page.unroute("**/api/scan")
+    retried = []
+    page.on(
+        "request",
+        lambda r: retried.append(r.post_data_json) if r.url.endswith("/api/scan") else None,
+    )
+    page.get_by_role("button", name="Retry").click()
+
+    expect(page.locator("#verdict")).to_have_text("IN")
+    assert len(sent) == 1 and retried[0]["scan_id"] == sent[0]["scan_id"]
+    assert retried[0]["token"] == sent[0]["token"]
+    assert len(scan_blocks()) == 1

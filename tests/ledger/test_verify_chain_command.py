@@ -115,3 +115,14 @@ def test_it_exits_2_when_the_database_is_unreachable(tmp_path) -> None:
 
     assert result.returncode == 2, result.stderr
     assert "cannot verify: database error" in result.stderr
+
+
+def test_each_run_is_kept_for_the_dashboard_unless_told_not_to(broken) -> None:
+    from ledger.models import VerificationRun
+
+    run("--quiet")
+    run("--quiet", "--no-record")
+
+    kept = VerificationRun.objects.get()
+    assert (kept.valid, kept.problem_count, kept.trigger) == (False, 1, "command")
+    assert kept.problems[0]["code"] == "bad_signature"

@@ -9,8 +9,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import mail_admins
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
+from django.utils import timezone
 
 from ledger.checkpoints import CheckpointError, checkpoint_check, checkpoint_load
+from ledger.services import verification_record
 from ledger.verification import Report, chain_verify
 
 
@@ -47,6 +49,11 @@ class Command(BaseCommand):
             "(default: settings.LEDGER_CHECKPOINT_PUBLIC_KEY)",
         )
         parser.add_argument(
+            "--no-record",
+            action="store_true",
+            help="do not keep this run's result for the dashboard (for read-only access)",
+        )
+        parser.add_argument(
             "--mail-admins", action="store_true", help="mail settings.ADMINS if problems are found"
         )
 
@@ -57,6 +64,7 @@ class Command(BaseCommand):
             if not settings.LEDGER_HMAC_KEYS:
                 raise ImproperlyConfigured("no ledger key is configured (LEDGER_HMAC_KEY)")
             checkpoints = self._checkpoints(options)
+            started_at = timezone.now()
             report = chain_verify(from_index=options["from_index"])
             for path, checkpoint in checkpoints:
                 checkpoint_check(
@@ -67,6 +75,8 @@ class Command(BaseCommand):
         except DatabaseError as exc:
             raise CommandError(f"cannot verify: database error: {exc}", returncode=2) from exc
 
+        if not options["no_record"]:
+            self._record(report, started_at)
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         elif not (options["quiet"] and report.valid):
@@ -81,6 +91,13 @@ class Command(BaseCommand):
                 fail_silently=False,
             )
         raise CommandError(f"{report.problem_count} problem(s) found", returncode=1)
+
+    def _record(self, report: Report, started_at: Any) -> None:
+        """Keep the result for the dashboard; a read-only database only costs a note."""
+        try:
+            verification_record(report=report, started_at=started_at, trigger="command")
+        except DatabaseError as exc:
+            self.stderr.write(f"note: this run's result was not recorded ({exc}); --no-record")
 
     def _checkpoints(self, options: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         if not options["checkpoint"]:
