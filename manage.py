@@ -7,9 +7,16 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostel.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # A configuration error means the command could not run: exit 2, as verify_chain
+        # documents, never 1 (which would read as "problems found" to cron).
+        print(f"hostel: {exc}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

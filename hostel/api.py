@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -46,6 +47,13 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, OperationalError):
+        log.warning("database busy or unavailable: %s", exc)
+        exc = ApiError(
+            "The database is busy or unavailable; nothing was recorded. Try again.",
+            code="busy",
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     elif isinstance(exc, LedgerBusyError):
         exc = ApiError(
             "The ledger is busy; nothing was recorded. Try again.",

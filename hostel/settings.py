@@ -178,6 +178,13 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 SCAN_DEBOUNCE_SECONDS = env.int("SCAN_DEBOUNCE_SECONDS", default=10)
 # Local time (HH:MM) after which residents who are out are listed on the dashboard; empty: off.
 CURFEW = env.str("CURFEW", default="23:00")
+if CURFEW and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", CURFEW):
+    raise ImproperlyConfigured(f"CURFEW must be a local time as HH:MM (or empty), not {CURFEW!r}")
+
+# Face scans (bench/biometrics.py measured these on real photos; README, "Face recognition"):
+# accepted below this Euclidean distance, and only this much closer than the next resident.
+FACE_MATCH_THRESHOLD = env.float("FACE_MATCH_THRESHOLD", default=0.50)
+FACE_MATCH_MARGIN = env.float("FACE_MATCH_MARGIN", default=0.05)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -188,6 +195,8 @@ LOGOUT_REDIRECT_URL = "login"
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 PROTECTED_MEDIA_SENDFILE = env.bool("PROTECTED_MEDIA_SENDFILE", default=False)
 FILE_UPLOAD_PERMISSIONS = 0o640
+# A face scan may arrive as a JSON data URL: room for a 10 MB photo in base64.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
 
 # --- REST API -------------------------------------------------------------------------------
 

@@ -10,17 +10,20 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from django.db import transaction
 from django.db.models import Subquery
+from django.utils import timezone
 
 from ledger import crypto
 from ledger.keys import keyring
 from ledger.models import SUBJECT_KEY, Block, ChainHead
 
 MAX_PROBLEMS_KEPT = 1000
+FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between app servers
 STREAM_CHUNK = 5000
 GENESIS_JSON = crypto.canonical_json({"type": "genesis"})
 ROW_FIELDS = (
@@ -270,7 +273,7 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
 
     if head is not None:
         _check_head(report, checker, head, start)
-    if extra_checks and report.valid:
+    if extra_checks:  # always: an edited residents table must show next to chain problems too
         for check in list(_extra_checks):
             check(report)
     return report
@@ -284,8 +287,26 @@ def _check_head(report: Report, checker: ChainChecker, head: ChainHead, start: i
             "head_mismatch",
             f"head says the chain has {head.size} blocks, but the last one is {last}",
         )
-    elif head.size > 0 and checker.last_index == head.size - 1 and checker.last_hash != head.hash:
-        report.add(head.size - 1, "head_mismatch", "head hash differs from the last block's hash")
+    elif head.size > 0 and checker.last_index == head.size - 1:
+        if checker.last_hash != head.hash:
+            report.add(
+                head.size - 1, "head_mismatch", "head hash differs from the last block's hash"
+            )
+        if checker.last_timestamp != head.timestamp:
+            # New blocks are never dated before the head's time: a head set into the future
+            # would freeze every later timestamp.
+            report.add(
+                head.size - 1, "head_mismatch", "head timestamp differs from the last block's"
+            )
+    latest = max(checker.last_timestamp, head.timestamp)
+    limit = crypto.format_timestamp(timezone.now() + FUTURE_TOLERANCE)
+    if latest > limit:
+        report.add(
+            head.size - 1,
+            "timestamp_future",
+            f"the chain is dated {latest}, in the future: a server clock runs ahead, or the "
+            "head or a block was edited",
+        )
     # Blocks past the head: one statement, so a concurrent append cannot cause a false alarm.
     current_size = ChainHead.objects.filter(pk=ChainHead.SINGLETON).values("size")
     beyond = (

@@ -1,8 +1,12 @@
-"""Residents over the REST API: register, list, detail. One APIView per operation."""
+"""Residents and the gate over the REST API. One APIView per operation."""
+
+import base64
+import io
 
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
+from PIL import Image
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -85,7 +89,7 @@ class ResidentRegisterApi(APIView):
         voice = serializers.FileField(required=False)
 
         def validate_photo(self, upload) -> uploads.Photo:
-            return _normalised(uploads.photo_normalise, upload)
+            return _normalised(uploads.photo_enrol, upload)
 
         def validate_voice(self, upload) -> uploads.Voice:
             return _normalised(uploads.voice_normalise, upload)
@@ -183,6 +187,7 @@ def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
             "key_id": outcome.block.key_id,
         },
         "replayed": outcome.replayed,
+        "distance": None if outcome.distance is None else round(outcome.distance, 4),
     }
 
 
@@ -190,6 +195,28 @@ def _photo_url(resident: Resident | None, request: Request) -> str | None:
     if resident is None or not resident.photo:
         return None
     return request.build_absolute_uri(reverse("api-resident-photo", args=[resident.pk]))
+
+
+def _scan_photo(value: object) -> Image.Image:
+    """The photo of a face scan, sent as a file or as a data URL; refused if not an image."""
+    if isinstance(value, str) and value.startswith("data:image/"):
+        try:
+            raw = base64.b64decode(value.split(",", 1)[1], validate=True)
+        except (IndexError, ValueError):
+            raise services.ScanRefused(
+                "The photo's data URL is damaged.", code="invalid_photo", status=400
+            ) from None
+    elif hasattr(value, "read"):
+        raw = value.read(uploads.MAX_UPLOAD_BYTES + 1)
+    else:
+        raise services.ScanRefused(
+            "A face scan needs a photo: a file or a data URL.", code="invalid_photo", status=400
+        )
+    try:
+        photo = uploads.photo_normalise(raw)
+    except uploads.UploadError as exc:
+        raise services.ScanRefused(str(exc), code="invalid_photo", status=400) from exc
+    return Image.open(io.BytesIO(photo.jpeg))
 
 
 class ScanApi(APIView):
@@ -208,9 +235,9 @@ class ScanApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data["mode"] in ("face", "voice"):
+        if data["mode"] == "voice":
             return Response(
-                error_body("mode_unavailable", "Face and voice scanning are not enabled yet."),
+                error_body("mode_unavailable", "Voice scanning is not enabled yet."),
                 status=status.HTTP_400_BAD_REQUEST,
             )
         gate = selectors.gate_list().filter(slug=data["gate"]).first()
@@ -220,14 +247,22 @@ class ScanApi(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            outcome = services.scan_record(
-                by=request.user,
-                gate=gate,
-                mode=data["mode"],
-                token=data.get("token", ""),
-                resident_id=data.get("resident_id"),
-                scan_id=data.get("scan_id"),
-            )
+            if data["mode"] == "face":
+                outcome = services.face_scan_record(
+                    by=request.user,
+                    gate=gate,
+                    image=_scan_photo(request.data.get("photo")),
+                    scan_id=data.get("scan_id"),
+                )
+            else:
+                outcome = services.scan_record(
+                    by=request.user,
+                    gate=gate,
+                    mode=data["mode"],
+                    token=data.get("token", ""),
+                    resident_id=data.get("resident_id"),
+                    scan_id=data.get("scan_id"),
+                )
         except services.ScanRefused as refusal:
             body = error_body(refusal.code, str(refusal))
             if refusal.resident is not None:

@@ -34,7 +34,7 @@ class ResidentForm(forms.ModelForm):
         }
 
     def clean_photo_upload(self) -> uploads.Photo | None:
-        return self._normalised("photo_upload", uploads.photo_normalise)
+        return self._normalised("photo_upload", uploads.photo_enrol)
 
     def clean_voice_upload(self) -> uploads.Voice | None:
         return self._normalised("voice_upload", uploads.voice_normalise)

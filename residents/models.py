@@ -38,6 +38,10 @@ class Resident(models.Model):
     moved_out_on = models.DateField(null=True, blank=True)
     pass_version = models.PositiveIntegerField(default=1)
     last_scan_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The photo's face descriptor, and the model that made it (a model change can re-enrol).
+    face_embedding = models.BinaryField(null=True, blank=True, editable=False)
+    face_model = models.CharField(max_length=40, blank=True, editable=False)
+    face_enrolled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(

@@ -102,9 +102,13 @@ def residents_out_after_curfew(now: datetime | None = None) -> QuerySet[Resident
     """Active residents who are out, once local time has passed CURFEW; None before it."""
     if not settings.CURFEW:
         return None
-    now = timezone.localtime(now)
-    curfew = time.fromisoformat(settings.CURFEW)
-    if now.time() < curfew and now.hour >= 6:  # the curfew night lasts until 06:00
+    clock = timezone.localtime(now).time()
+    curfew, morning = time.fromisoformat(settings.CURFEW), time(6)  # the night ends at 06:00
+    if curfew >= morning:
+        past_curfew = clock >= curfew or clock < morning
+    else:  # a curfew after midnight, e.g. 00:30
+        past_curfew = curfew <= clock < morning
+    if not past_curfew:
         return None
     return Resident.objects.filter(is_active=True, status=Resident.Status.OUT).order_by("room")
 

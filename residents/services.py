@@ -64,6 +64,7 @@ def resident_register(
     with _files_kept_only_on_commit() as keep, transaction.atomic():
         if photo is not None:
             keep(_store(resident.photo, photo.jpeg, "jpg"))
+            _enrol_face(resident, photo)
         if voice is not None:
             keep(_store(resident.voice_sample, voice.wav, "wav"))
         resident.save(force_insert=True)
@@ -94,6 +95,7 @@ def resident_update(
         if photo is not None:
             replaced.append(current.photo.name)
             keep(_store(current.photo, photo.jpeg, "jpg"))
+            _enrol_face(current, photo)
             changed.append("photo")
         if voice is not None:
             replaced.append(current.voice_sample.name)
@@ -101,7 +103,8 @@ def resident_update(
             changed.append("voice_sample")
         if not changed:
             return current
-        current.save(update_fields=[*changed, "updated_at"])
+        face_fields = ["face_embedding", "face_model", "face_enrolled_at"] if photo else []
+        current.save(update_fields=[*changed, *face_fields, "updated_at"])
         _log(current, "update", by, changed=sorted(changed))
         transaction.on_commit(lambda: _delete_files(replaced))
     return current
@@ -138,7 +141,7 @@ def pass_reissue(*, resident: Resident, by: AbstractBaseUser) -> Resident:
 
 # --- The gate -------------------------------------------------------------------------------
 
-SCAN_MODES = ("qr", "manual")
+SCAN_MODES = ("qr", "manual", "face")
 
 
 class ScanRefused(Exception):
@@ -158,6 +161,7 @@ class ScanOutcome:
     resident: Resident
     block: Block
     replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
+    distance: float | None = None  # face mode: how far the face was from the enrolled one
 
 
 def scan_record(
@@ -181,7 +185,7 @@ def scan_record(
             target = passes.pass_read(token).resident_id
         except passes.PassError as exc:
             raise ScanRefused(str(exc), code="invalid_pass", status=400) from exc
-    elif mode == "manual":
+    elif mode in ("manual", "face"):
         if resident_id is None:
             raise ScanRefused("Choose the resident to record.", code="invalid", status=400)
         target = resident_id
@@ -196,8 +200,53 @@ def scan_record(
         previous = ScanRequest.objects.filter(scan_id=scan_id).first()
         if scan_id is None or previous is None:
             raise
+        if previous.resident_id != target:
+            raise ScanRefused(
+                "This scan id was already used for another resident.",
+                code="scan_id_reused",
+                status=409,
+            ) from None
         resident = Resident.objects.get(pk=previous.resident_id)
         return ScanOutcome(resident, Block.objects.get(index=previous.block_index), True)
+
+
+def face_scan_record(
+    *,
+    by: AbstractBaseUser,
+    gate: Gate,
+    image: Any,
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Identify the one face in ``image`` among active residents (1:N) and record the scan.
+
+    Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
+    person; otherwise refused as "no confident match", and nothing is recorded.
+    """
+    from residents.biometrics import face
+    from residents.face_index import face_gallery
+
+    try:
+        probe = face.face_embed(image)
+    except face.FaceError as exc:
+        raise ScanRefused(str(exc), code=exc.code, status=422) from exc
+    ids, matrix = face_gallery()
+    match, _ = face.face_identify(
+        probe,
+        matrix,
+        threshold=settings.FACE_MATCH_THRESHOLD,
+        margin=settings.FACE_MATCH_MARGIN,
+    )
+    if match is None:
+        raise ScanRefused(
+            "No confident match: this face is not clearly one resident's. Ask for the pass, "
+            "or use manual entry.",
+            code="no_confident_match",
+            status=404,
+        )
+    outcome = scan_record(
+        by=by, gate=gate, mode="face", resident_id=ids[match.index], scan_id=scan_id
+    )
+    return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, match.distance)
 
 
 def _scan_locked(
@@ -302,6 +351,18 @@ def _log(resident: Resident, kind: str, by: AbstractBaseUser, **extra: Any) -> N
             **extra,
         }
     )
+
+
+def _enrol_face(resident: Resident, photo: Photo) -> None:
+    """Store the photo's face descriptor (or clear an old one if the photo has none)."""
+    from residents.biometrics import face
+
+    if photo.face is None:
+        resident.face_embedding, resident.face_model, resident.face_enrolled_at = None, "", None
+        return
+    resident.face_embedding = photo.face.astype("float32").tobytes()
+    resident.face_model = face.MODEL
+    resident.face_enrolled_at = timezone.now()
 
 
 def _clean(value: Any) -> Any:

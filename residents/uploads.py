@@ -25,7 +25,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; decoding it needs ~120 MB
 PHOTO_MIN_SIDE = 64
 PHOTO_MAX_SIDE = 1024
-PHOTO_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
+# MPO: a JPEG carrying a second image (a depth or gain map), as many phones write.
+PHOTO_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 VOICE_MAX_SECONDS = 30.0
 VOICE_MIN_SECONDS = 0.5
 VOICE_RATE = 16_000
@@ -40,6 +41,7 @@ class Photo:
     jpeg: bytes
     width: int
     height: int
+    face: "np.ndarray | None" = None  # the face descriptor, when enrolled (photo_enrol)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
             f"The photo is {width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} "
             "megapixels are accepted."
         )
-    if getattr(image, "n_frames", 1) > 1:
+    if image.format != "MPO" and getattr(image, "n_frames", 1) > 1:
         raise UploadError("Animated images are not accepted; use a still photo.")
     try:
         image.load()
@@ -99,6 +101,18 @@ def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=88, optimize=True)  # no exif=: nothing carried over
     return Photo(out.getvalue(), image.width, image.height)
+
+
+def photo_enrol(upload: io.BufferedIOBase | bytes) -> Photo:
+    """A resident's photo: normalised, and refused unless it shows exactly one face."""
+    from residents.biometrics import face  # dlib and numpy load only when a face is needed
+
+    photo = photo_normalise(upload)
+    try:
+        descriptor = face.face_embed(Image.open(io.BytesIO(photo.jpeg)))
+    except face.FaceError as exc:
+        raise UploadError(f"{exc} The resident can be registered without a photo.") from exc
+    return Photo(photo.jpeg, photo.width, photo.height, descriptor)
 
 
 def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:

@@ -12,6 +12,10 @@
   const csrf = document.querySelector("meta[name=csrf-token]").content;
   const RESUME_AFTER_MS = { accepted: 3000, refused: 4000 };
   let stream = null, reading = false, lastFrame = 0, pending = null, resumeTimer = null;
+  // The pass just read is ignored until it has left the frame (or "Scan next"), so a pass
+  // held up after its result is not read again as a repeat.
+  const GONE_AFTER_MS = 1500;
+  let justRead = null, justReadSeen = 0;
 
   // --- The gate this device stands at is remembered. ------------------------------------
   const savedGate = localStorage.getItem("hostel.gate");
@@ -64,10 +68,16 @@
       canvas.height = height;
       context.drawImage(video, 0, 0, width, height);
       const code = jsQR(context.getImageData(0, 0, width, height).data, width, height, { inversionAttempts: "attemptBoth" });
-      if (code && code.data) {
+      if (code && code.data && code.data === justRead) {
+        justReadSeen = now;
+      } else if (code && code.data) {
         reading = false;  // one read, one request
+        justRead = code.data;
+        justReadSeen = now;
         record({ mode: "qr", token: code.data });
         return;
+      } else if (justRead && now - justReadSeen > GONE_AFTER_MS) {
+        justRead = null;
       }
     }
     requestAnimationFrame(tick);
@@ -84,6 +94,7 @@
   }
 
   function record(fields) {
+    captured.hidden = true;
     pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
     send();
   }
@@ -111,7 +122,8 @@
     pending = null;
     const event = body.event;
     show(event.status === "IN" ? "in" : "out", event.status, "", event);
-    message.textContent = (event.status === "IN" ? "Welcome in" : "Recorded out") + (body.replayed ? " (already recorded)." : ".");
+    const how = body.distance === null ? "" : " Face distance " + body.distance.toFixed(2) + ": compare the two photos.";
+    message.textContent = (event.status === "IN" ? "Welcome in" : "Recorded out") + (body.replayed ? " (already recorded)." : ".") + how;
     beep([880], 160);
     resumeLater(RESUME_AFTER_MS.accepted);
   }
@@ -159,8 +171,22 @@
     if (stream) startReading();
   }
 
+  // --- Face: one still from the camera, sent as a data URL --------------------------------
+  const faceButton = $("scan-face"), captured = $("result-captured");
+  faceButton.addEventListener("click", () => {
+    if (!stream || !video.videoWidth) return;
+    reading = false;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    context.drawImage(video, 0, 0);
+    const still = canvas.toDataURL("image/jpeg", 0.9);
+    captured.src = still;
+    record({ mode: "face", photo: still });
+    captured.hidden = false;  // beside the photo on record, for the guard to compare
+  });
+
   retry.addEventListener("click", send);
-  next.addEventListener("click", () => { pending = null; resume(); });
+  next.addEventListener("click", () => { pending = null; justRead = null; resume(); });
 
   // --- Sound -----------------------------------------------------------------------------
   let audio = null;

@@ -70,14 +70,16 @@ def new_page(browser: Browser, base_url: str) -> Page:
 
 
 def write_y4m(path: Path, frame: Image.Image, frames: int = 20) -> Path:
-    """A raw Y4M video of one greyscale frame, repeated, for Chromium's fake camera."""
+    """A raw Y4M video (4:2:0, full-range JPEG colour) of one frame, repeated, for Chromium's
+    fake camera. Width and height must be even."""
     width, height = frame.size
-    luma = frame.convert("L").point(lambda v: 16 + v * 219 // 255).tobytes()  # video range
-    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    y, cb, cr = frame.convert("RGB").convert("YCbCr").split()
+    half = (width // 2, height // 2)
+    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
     with path.open("wb") as video:
         video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
         for _ in range(frames):
-            video.write(b"FRAME\n" + luma + chroma + chroma)
+            video.write(b"FRAME\n" + planes)
     return path
 
 

@@ -300,3 +300,11 @@ def test_problem_lists_are_capped_but_counted(ten, settings) -> None:
     assert report.problem_count == 11
     assert len(report.problems) == 3
     assert json.loads(json.dumps(report.as_dict()))["problem_count"] == 11
+
+
+def test_it_detects_a_head_timestamp_pushed_into_the_future(ten, tamper) -> None:
+    tamper("UPDATE ledger_chainhead SET timestamp = %s", ["9999-12-31T23:59:59.999999+00:00"])
+
+    codes = {p.code for p in chain_verify().problems}
+
+    assert {"head_mismatch", "timestamp_future"} <= codes

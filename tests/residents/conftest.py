@@ -98,5 +98,5 @@ def resident(warden):
         floor=2,
         email="ada@example.org",
         phone="+234 801 234 5678",
-        photo=uploads.photo_normalise(photo_bytes()),
+        photo=uploads.photo_enrol(photo_bytes()),
     )

@@ -138,3 +138,36 @@ def test_the_read_apis_for_ledger_occupancy_and_verification(scanned, guard):
     }
     assert api.get("/api/ledger", {"type": "nonsense"}).status_code == 400
     assert api.get("/api/ledger", {"resident": str(uuid.uuid4())}).json()["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("curfew", "clock", "listed"),
+    [
+        ("23:00", "22:59", False),
+        ("23:00", "23:30", True),
+        ("23:00", "05:59", True),
+        ("23:00", "06:00", False),
+        ("00:30", "23:50", False),
+        ("00:30", "01:00", True),
+    ],
+)
+def test_the_curfew_list_follows_the_night_even_after_midnight(settings, db, curfew, clock, listed):
+    from datetime import datetime
+
+    from django.utils import timezone
+
+    from residents import selectors
+
+    settings.CURFEW = curfew
+    hour, minute = map(int, clock.split(":"))
+    moment = timezone.make_aware(datetime(2026, 11, 24, hour, minute))
+
+    assert (selectors.residents_out_after_curfew(moment) is not None) == listed
+
+
+def test_the_verify_api_changes_nothing(scanned, guard):
+    api = APIClient()
+    api.force_authenticate(guard)
+
+    assert api.get("/api/ledger/verify").json()["valid"] is True
+    assert not VerificationRun.objects.exists()

@@ -143,3 +143,15 @@ def test_a_browser_webm_opus_recording_is_decoded() -> None:
 def test_bad_voice_samples_are_refused_with_a_clear_message(content, message) -> None:
     with pytest.raises(uploads.UploadError, match=message):
         uploads.voice_normalise(content)
+
+
+def test_a_phone_mpo_jpeg_is_accepted_as_its_first_picture() -> None:
+    first = Image.open(io.BytesIO(photo_bytes()))
+    second = first.resize((320, 240))
+    out = io.BytesIO()
+    first.save(out, format="MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(out.getvalue())).format == "MPO"
+
+    photo = uploads.photo_normalise(out.getvalue())
+
+    assert (photo.width, photo.height) == (640, 480)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from ledger import crypto
 from ledger.checkpoints import CheckpointError, checkpoint_create
@@ -55,6 +56,8 @@ class Command(BaseCommand):
             checkpoint = checkpoint_create(private_key_pem=pem)
         except CheckpointError as exc:
             raise CommandError(str(exc), returncode=1) from exc
+        except DatabaseError as exc:
+            raise CommandError(f"cannot read the chain: {exc}", returncode=2) from exc
         text = json.dumps(checkpoint, indent=2)
         if out is None:
             self.stdout.write(text)

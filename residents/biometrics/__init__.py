@@ -1,0 +1,1 @@
+"""Face and voice recognition: pure functions (no Django), models loaded lazily."""

@@ -1,0 +1,224 @@
+"""Face recognition on real photos: enrolment at registration, 1:N identification at the gate."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from rest_framework.test import APIClient
+
+from ledger.models import Block
+from residents import services, uploads
+from residents.biometrics import face
+from residents.models import Gate, Resident
+from tests.residents.conftest import FIXTURES, upload
+
+
+def photo(name: str) -> bytes:
+    return (FIXTURES / "faces" / name).read_bytes()
+
+
+def image(name: str) -> Image.Image:
+    return Image.open(io.BytesIO(photo(name)))
+
+
+@pytest.fixture
+def main_gate(db) -> Gate:
+    return Gate.objects.get(slug="main")
+
+
+def enrol(by, name: str, photo_name: str) -> Resident:
+    return services.resident_register(
+        by=by, name=name, room="R-1", photo=uploads.photo_enrol(photo(photo_name))
+    )
+
+
+# --- The pure functions ----------------------------------------------------------------------
+
+
+def test_the_same_person_is_close_and_another_is_far() -> None:
+    obama = face.face_embed(image("obama_640x480.jpg"))
+    same = face.face_embed(image("obama_2.jpg"))
+    other = face.face_embed(image("biden.jpg"))
+
+    assert obama.shape == (128,)
+    assert np.linalg.norm(obama - same) < 0.5 < np.linalg.norm(obama - other)
+
+
+def test_an_exif_rotated_photo_is_turned_upright_before_detection() -> None:
+    tagged = image("obama_exif_orient6.jpg")
+    assert tagged.getexif().get(0x0112) == 6  # stored sideways, "rotate me" in EXIF
+    pixels_only = Image.new(tagged.mode, tagged.size)
+    pixels_only.paste(tagged)  # the same pixels, no EXIF
+
+    with pytest.raises(face.FaceError):
+        face.face_embed(pixels_only)  # a sideways face is not found
+    by_hand = pixels_only.transpose(Image.Transpose.ROTATE_270)
+    assert np.linalg.norm(face.face_embed(tagged) - face.face_embed(by_hand)) < 0.02
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [("skimage_coffee.jpg", "no_face"), ("two_faces_kit_rose.jpg", "several_faces")],
+)
+def test_no_face_or_several_faces_are_never_embedded(name, code) -> None:
+    with pytest.raises(face.FaceError) as caught:
+        face.face_embed(image(name))
+
+    assert caught.value.code == code
+
+
+def test_a_huge_photo_is_downscaled_and_still_recognised() -> None:
+    huge = image("obama_640x480.jpg").resize((4000, 3000))
+
+    assert np.linalg.norm(face.face_embed(huge) - face.face_embed(image("obama_640x480.jpg"))) < 0.3
+
+
+def test_identification_needs_both_the_threshold_and_the_margin() -> None:
+    gallery = np.stack([np.zeros(128), np.full(128, 0.03)]).astype(np.float32)
+    probe = np.zeros(128, np.float32)
+
+    clear, _ = face.face_identify(probe, gallery[:1], threshold=0.5, margin=0.05)
+    crowded, candidate = face.face_identify(probe, gallery, threshold=0.5, margin=0.5)
+
+    assert clear is not None and clear.index == 0
+    assert crowded is None and candidate.index == 0  # the runner-up is too close
+
+
+# --- Enrolment ------------------------------------------------------------------------------
+
+
+def test_registering_a_photo_stores_the_face_and_its_model(warden) -> None:
+    resident = enrol(warden, "Barack", "obama_640x480.jpg")
+
+    stored = Resident.objects.get(pk=resident.pk)
+    assert stored.face_model == face.MODEL and stored.face_enrolled_at
+    assert np.frombuffer(bytes(stored.face_embedding), np.float32).shape == (128,)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("skimage_coffee.jpg", "No face was found"),
+        ("two_faces_kit_rose.jpg", "one person at a time"),
+    ],
+)
+def test_a_photo_without_exactly_one_face_is_refused_but_the_resident_can_register(
+    warden, client, name, message
+) -> None:
+    client.force_login(warden)
+
+    refused = client.post(
+        "/residents/new", {"name": "Kit", "room": "K-1", "photo_upload": upload(name, photo(name))}
+    )
+    accepted = client.post("/residents/new", {"name": "Kit", "room": "K-1"})
+
+    assert message in refused.content.decode()
+    assert "can be registered without a photo" in refused.content.decode()
+    assert accepted.status_code == 302
+    assert Resident.objects.get().face_embedding is None
+
+
+# --- At the gate ----------------------------------------------------------------------------
+
+
+def test_a_face_scan_identifies_the_enrolled_resident(warden, guard, main_gate) -> None:
+    barack = enrol(warden, "Barack", "obama_640x480.jpg")
+    enrol(warden, "Joe", "biden.jpg")
+
+    outcome = services.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+
+    assert outcome.resident.pk == barack.pk
+    assert outcome.block.payload["mode"] == "face" and outcome.block.payload["status"] == "IN"
+    assert outcome.distance < 0.5
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "status"),
+    [
+        ("biden.jpg", "no_confident_match", 404),
+        ("two_faces_kit_rose.jpg", "several_faces", 422),
+        ("skimage_coffee.jpg", "no_face", 422),
+    ],
+)
+def test_face_scans_that_are_not_one_known_face_are_refused(
+    warden, guard, main_gate, name, code, status
+):
+    enrol(warden, "Barack", "obama_640x480.jpg")
+    before = Block.objects.count()
+
+    with pytest.raises(services.ScanRefused) as caught:
+        services.face_scan_record(by=guard, gate=main_gate, image=image(name))
+
+    assert (caught.value.code, caught.value.status) == (code, status)
+    assert Block.objects.count() == before
+
+
+def test_the_yale_look_alikes_are_never_confused_at_the_defaults(
+    warden, guard, main_gate, settings
+):
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    enrolled = {
+        s: enrol(warden, f"Subject {s}", f"yale/subject{s}_1.jpg") for s in ("04", "06", "14")
+    }
+    outcomes = []
+    for subject in enrolled:
+        for n in (5, 7):
+            try:
+                found = services.face_scan_record(
+                    by=guard, gate=main_gate, image=image(f"yale/subject{subject}_{n}.jpg")
+                )
+            except services.ScanRefused as refusal:
+                outcomes.append((subject, n, refusal.code))
+            else:
+                outcomes.append(
+                    (subject, n, "right" if found.resident == enrolled[subject] else "WRONG")
+                )
+
+    assert not [o for o in outcomes if o[2] == "WRONG"], outcomes
+    assert sum(o[2] == "right" for o in outcomes) >= 4, outcomes  # and most are recognised
+
+
+def test_a_moved_out_resident_leaves_the_gallery(warden, guard, main_gate) -> None:
+    barack = enrol(warden, "Barack", "obama_640x480.jpg")
+    services.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+    services.resident_deactivate(resident=barack, by=warden)
+
+    with pytest.raises(services.ScanRefused) as caught:
+        services.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+
+    assert caught.value.code == "no_confident_match"
+
+
+@pytest.mark.parametrize("as_data_url", [False, True])
+def test_the_api_takes_a_photo_file_or_a_data_url_and_returns_the_distance(
+    warden, guard, as_data_url
+) -> None:
+    barack = enrol(warden, "Barack", "obama_640x480.jpg")
+    api = APIClient()
+    api.force_authenticate(guard)
+    if as_data_url:
+        url = "data:image/jpeg;base64," + base64.b64encode(photo("obama_2.jpg")).decode()
+        response = api.post("/api/scan", {"mode": "face", "photo": url}, format="json")
+    else:
+        response = api.post(
+            "/api/scan",
+            {"mode": "face", "photo": upload("me.jpg", photo("obama_2.jpg"))},
+            format="multipart",
+        )
+
+    assert response.status_code == 201, response.content
+    assert response.json()["event"]["resident_id"] == str(barack.pk)
+    assert 0 < response.json()["distance"] < 0.5
+
+
+def test_a_damaged_face_photo_is_a_400(guard) -> None:
+    api = APIClient()
+    api.force_authenticate(guard)
+
+    response = api.post(
+        "/api/scan", {"mode": "face", "photo": "data:image/jpeg;base64,@@@"}, format="json"
+    )
+
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_photo"
