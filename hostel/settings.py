@@ -186,6 +186,10 @@ if CURFEW and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", CURFEW):
 FACE_MATCH_THRESHOLD = env.float("FACE_MATCH_THRESHOLD", default=0.50)
 FACE_MATCH_MARGIN = env.float("FACE_MATCH_MARGIN", default=0.05)
 
+# Voice scans: accepted above this cosine similarity (and, 1:N, this much above the next).
+VOICE_MATCH_THRESHOLD = env.float("VOICE_MATCH_THRESHOLD", default=0.70)
+VOICE_MATCH_MARGIN = env.float("VOICE_MATCH_MARGIN", default=0.05)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hostel.api import Pagination, error_body, has_perm
-from residents import selectors, services, uploads
+from residents import passes, selectors, services, uploads
 from residents.media import protected_file_response
 from residents.models import Resident
 from residents.services import EDITABLE_FIELDS
@@ -92,7 +92,7 @@ class ResidentRegisterApi(APIView):
             return _normalised(uploads.photo_enrol, upload)
 
         def validate_voice(self, upload) -> uploads.Voice:
-            return _normalised(uploads.voice_normalise, upload)
+            return _normalised(uploads.voice_enrol, upload)
 
     @extend_schema(request=InputSerializer, responses={201: ResidentOutputSerializer})
     def post(self, request: Request) -> Response:
@@ -187,7 +187,16 @@ def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
             "key_id": outcome.block.key_id,
         },
         "replayed": outcome.replayed,
-        "distance": None if outcome.distance is None else round(outcome.distance, 4),
+        "distance": (
+            None
+            if outcome.distance is None or outcome.block.payload["mode"] != "face"
+            else round(outcome.distance, 4)
+        ),
+        "similarity": (
+            None
+            if outcome.distance is None or outcome.block.payload["mode"] != "voice"
+            else round(outcome.distance, 4)
+        ),
     }
 
 
@@ -197,23 +206,54 @@ def _photo_url(resident: Resident | None, request: Request) -> str | None:
     return request.build_absolute_uri(reverse("api-resident-photo", args=[resident.pk]))
 
 
-def _scan_photo(value: object) -> Image.Image:
-    """The photo of a face scan, sent as a file or as a data URL; refused if not an image."""
-    if isinstance(value, str) and value.startswith("data:image/"):
+def _upload_bytes(value: object, what: str) -> bytes:
+    """An upload sent as a file or as a data URL."""
+    if isinstance(value, str) and value.startswith("data:"):
         try:
-            raw = base64.b64decode(value.split(",", 1)[1], validate=True)
+            return base64.b64decode(value.split(",", 1)[1], validate=True)
         except (IndexError, ValueError):
             raise services.ScanRefused(
-                "The photo's data URL is damaged.", code="invalid_photo", status=400
+                f"The {what}'s data URL is damaged.", code=f"invalid_{what}", status=400
             ) from None
-    elif hasattr(value, "read"):
-        raw = value.read(uploads.MAX_UPLOAD_BYTES + 1)
-    else:
-        raise services.ScanRefused(
-            "A face scan needs a photo: a file or a data URL.", code="invalid_photo", status=400
-        )
+    if hasattr(value, "read"):
+        return value.read(uploads.MAX_UPLOAD_BYTES + 1)
+    raise services.ScanRefused(
+        f"This scan needs a {what}: a file or a data URL.", code=f"invalid_{what}", status=400
+    )
+
+
+def _scan_voice(value: object):
     try:
-        photo = uploads.photo_normalise(raw)
+        return uploads.voice_normalise(_upload_bytes(value, "voice")).samples
+    except uploads.UploadError as exc:
+        raise services.ScanRefused(str(exc), code="invalid_voice", status=400) from exc
+
+
+def _voice_claim(data: dict):
+    """The resident a voice scan claims to be (1:1): by id, or by their current pass."""
+    if data.get("resident_id"):
+        return data["resident_id"]
+    if not data.get("token"):
+        return None
+    try:
+        claim = passes.pass_read(data["token"])
+    except passes.PassError as exc:
+        raise services.ScanRefused(str(exc), code="invalid_pass", status=400) from exc
+    resident = selectors.resident_get(claim.resident_id)
+    if resident is not None and resident.pass_version != claim.version:
+        raise services.ScanRefused(
+            "This pass has been replaced by a newer one and no longer works.",
+            code="revoked_pass",
+            status=403,
+            resident=resident,
+        )
+    return claim.resident_id
+
+
+def _scan_photo(value: object) -> Image.Image:
+    """The photo of a face scan, sent as a file or as a data URL; refused if not an image."""
+    try:
+        photo = uploads.photo_normalise(_upload_bytes(value, "photo"))
     except uploads.UploadError as exc:
         raise services.ScanRefused(str(exc), code="invalid_photo", status=400) from exc
     return Image.open(io.BytesIO(photo.jpeg))
@@ -235,11 +275,6 @@ class ScanApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        if data["mode"] == "voice":
-            return Response(
-                error_body("mode_unavailable", "Voice scanning is not enabled yet."),
-                status=status.HTTP_400_BAD_REQUEST,
-            )
         gate = selectors.gate_list().filter(slug=data["gate"]).first()
         if gate is None:
             return Response(
@@ -247,7 +282,15 @@ class ScanApi(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         try:
-            if data["mode"] == "face":
+            if data["mode"] == "voice":
+                outcome = services.voice_scan_record(
+                    by=request.user,
+                    gate=gate,
+                    samples=_scan_voice(request.data.get("voice")),
+                    claimed=_voice_claim(data),
+                    scan_id=data.get("scan_id"),
+                )
+            elif data["mode"] == "face":
                 outcome = services.face_scan_record(
                     by=request.user,
                     gate=gate,

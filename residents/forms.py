@@ -37,7 +37,7 @@ class ResidentForm(forms.ModelForm):
         return self._normalised("photo_upload", uploads.photo_enrol)
 
     def clean_voice_upload(self) -> uploads.Voice | None:
-        return self._normalised("voice_upload", uploads.voice_normalise)
+        return self._normalised("voice_upload", uploads.voice_enrol)
 
     def _normalised(self, field: str, normalise: Any) -> Any:
         upload = self.cleaned_data.get(field)

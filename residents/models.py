@@ -42,6 +42,10 @@ class Resident(models.Model):
     face_embedding = models.BinaryField(null=True, blank=True, editable=False)
     face_model = models.CharField(max_length=40, blank=True, editable=False)
     face_enrolled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The voice sample's speaker embedding (unit length), and the model that made it.
+    voice_embedding = models.BinaryField(null=True, blank=True, editable=False)
+    voice_model = models.CharField(max_length=40, blank=True, editable=False)
+    voice_enrolled_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(

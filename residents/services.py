@@ -67,6 +67,7 @@ def resident_register(
             _enrol_face(resident, photo)
         if voice is not None:
             keep(_store(resident.voice_sample, voice.wav, "wav"))
+            _enrol_voice(resident, voice)
         resident.save(force_insert=True)
         _log(resident, "register", by)
     return resident
@@ -100,11 +101,13 @@ def resident_update(
         if voice is not None:
             replaced.append(current.voice_sample.name)
             keep(_store(current.voice_sample, voice.wav, "wav"))
+            _enrol_voice(current, voice)
             changed.append("voice_sample")
         if not changed:
             return current
         face_fields = ["face_embedding", "face_model", "face_enrolled_at"] if photo else []
-        current.save(update_fields=[*changed, *face_fields, "updated_at"])
+        voice_fields = ["voice_embedding", "voice_model", "voice_enrolled_at"] if voice else []
+        current.save(update_fields=[*changed, *face_fields, *voice_fields, "updated_at"])
         _log(current, "update", by, changed=sorted(changed))
         transaction.on_commit(lambda: _delete_files(replaced))
     return current
@@ -141,7 +144,8 @@ def pass_reissue(*, resident: Resident, by: AbstractBaseUser) -> Resident:
 
 # --- The gate -------------------------------------------------------------------------------
 
-SCAN_MODES = ("qr", "manual", "face")
+SCAN_MODES = ("qr", "manual", "face", "voice")
+SCAN_MIN_SPEECH_SECONDS = 1.5
 
 
 class ScanRefused(Exception):
@@ -161,7 +165,7 @@ class ScanOutcome:
     resident: Resident
     block: Block
     replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
-    distance: float | None = None  # face mode: how far the face was from the enrolled one
+    distance: float | None = None  # face: distance to the enrolled face; voice: similarity
 
 
 def scan_record(
@@ -185,7 +189,7 @@ def scan_record(
             target = passes.pass_read(token).resident_id
         except passes.PassError as exc:
             raise ScanRefused(str(exc), code="invalid_pass", status=400) from exc
-    elif mode in ("manual", "face"):
+    elif mode in ("manual", "face", "voice"):
         if resident_id is None:
             raise ScanRefused("Choose the resident to record.", code="invalid", status=400)
         target = resident_id
@@ -223,13 +227,13 @@ def face_scan_record(
     person; otherwise refused as "no confident match", and nothing is recorded.
     """
     from residents.biometrics import face
-    from residents.face_index import face_gallery
+    from residents.galleries import gallery
 
     try:
         probe = face.face_embed(image)
     except face.FaceError as exc:
         raise ScanRefused(str(exc), code=exc.code, status=422) from exc
-    ids, matrix = face_gallery()
+    ids, matrix = gallery("face").load()
     match, _ = face.face_identify(
         probe,
         matrix,
@@ -247,6 +251,53 @@ def face_scan_record(
         by=by, gate=gate, mode="face", resident_id=ids[match.index], scan_id=scan_id
     )
     return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, match.distance)
+
+
+def voice_scan_record(
+    *,
+    by: AbstractBaseUser,
+    gate: Gate,
+    samples: Any,
+    claimed: uuid.UUID | None = None,
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Verify a claimed resident's voice (1:1) or identify it among all (1:N), then record.
+
+    Accepted only above VOICE_MATCH_THRESHOLD (cosine similarity), and in 1:N also
+    VOICE_MATCH_MARGIN above the next resident. ``samples``: 16 kHz mono float audio.
+    """
+    from residents.biometrics import voice
+    from residents.galleries import gallery
+
+    try:
+        probe = voice.voice_embed(samples, min_speech=SCAN_MIN_SPEECH_SECONDS)
+    except voice.VoiceError as exc:
+        raise ScanRefused(str(exc), code=exc.code, status=422) from exc
+    ids, matrix = gallery("voice").load()
+    if claimed is not None:
+        if claimed not in ids:
+            raise ScanRefused(
+                "This resident has no voice enrolled (or has moved out); use the pass.",
+                code="not_enrolled",
+                status=404,
+            )
+        row = ids.index(claimed)
+        ids, matrix = [claimed], matrix[row : row + 1]
+    match, _ = voice.voice_identify(
+        probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
+    )
+    if match is None:
+        raise ScanRefused(
+            "No confident match: this voice is not clearly "
+            + ("the claimed resident's." if claimed else "one resident's.")
+            + " Ask for the pass, or use manual entry.",
+            code="no_confident_match",
+            status=404,
+        )
+    outcome = scan_record(
+        by=by, gate=gate, mode="voice", resident_id=ids[match.index], scan_id=scan_id
+    )
+    return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, match.similarity)
 
 
 def _scan_locked(
@@ -363,6 +414,17 @@ def _enrol_face(resident: Resident, photo: Photo) -> None:
     resident.face_embedding = photo.face.astype("float32").tobytes()
     resident.face_model = face.MODEL
     resident.face_enrolled_at = timezone.now()
+
+
+def _enrol_voice(resident: Resident, sample: Voice) -> None:
+    from residents.biometrics import voice
+
+    if sample.embedding is None:
+        resident.voice_embedding, resident.voice_model, resident.voice_enrolled_at = None, "", None
+        return
+    resident.voice_embedding = sample.embedding.astype("float32").tobytes()
+    resident.voice_model = voice.MODEL
+    resident.voice_enrolled_at = timezone.now()
 
 
 def _clean(value: Any) -> Any:

@@ -49,6 +49,7 @@ class Voice:
     wav: bytes
     seconds: float
     samples: "np.ndarray"  # float32 mono at VOICE_RATE, for the voice model
+    embedding: "np.ndarray | None" = None  # the speaker embedding, when enrolled
 
 
 def _read_limited(stream: io.BufferedIOBase | bytes, what: str) -> bytes:
@@ -113,6 +114,21 @@ def photo_enrol(upload: io.BufferedIOBase | bytes) -> Photo:
     except face.FaceError as exc:
         raise UploadError(f"{exc} The resident can be registered without a photo.") from exc
     return Photo(photo.jpeg, photo.width, photo.height, descriptor)
+
+
+ENROL_MIN_SPEECH_SECONDS = 2.0  # as the speech check counts voiced frames: ~3 s of talking
+
+
+def voice_enrol(upload: io.BufferedIOBase | bytes) -> Voice:
+    """A resident's voice sample: decoded, and refused without enough speech to enrol."""
+    from residents.biometrics import voice
+
+    sample = voice_normalise(upload)
+    try:
+        embedding = voice.voice_embed(sample.samples, min_speech=ENROL_MIN_SPEECH_SECONDS)
+    except voice.VoiceError as exc:
+        raise UploadError(f"{exc} (Enrolment needs about 3 s of speech.)") from exc
+    return Voice(sample.wav, sample.seconds, sample.samples, embedding)
 
 
 def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:

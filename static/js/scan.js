@@ -102,13 +102,19 @@
   async function send() {
     show("checking", "…", "Checking…");
     let response, body = null;
-    try {
-      response = await fetch("/api/scan", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify(pending),
+    let payload, headers = { "X-CSRFToken": csrf };
+    if (pending.voice instanceof Blob) {  // a recording goes as multipart, the rest as JSON
+      payload = new FormData();
+      Object.entries(pending).forEach(([key, value]) => {
+        if (value instanceof Blob) payload.append(key, value, key + ".webm");
+        else payload.append(key, value);
       });
+    } else {
+      payload = JSON.stringify(pending);
+      headers["Content-Type"] = "application/json";
+    }
+    try {
+      response = await fetch("/api/scan", { method: "POST", credentials: "same-origin", headers, body: payload });
       body = await response.json();
     } catch (err) {
       return offline();
@@ -122,7 +128,9 @@
     pending = null;
     const event = body.event;
     show(event.status === "IN" ? "in" : "out", event.status, "", event);
-    const how = body.distance === null ? "" : " Face distance " + body.distance.toFixed(2) + ": compare the two photos.";
+    const how = body.distance !== null && body.distance !== undefined
+      ? " Face distance " + body.distance.toFixed(2) + ": compare the two photos."
+      : body.similarity ? " Voice similarity " + body.similarity.toFixed(2) + "." : "";
     message.textContent = (event.status === "IN" ? "Welcome in" : "Recorded out") + (body.replayed ? " (already recorded)." : ".") + how;
     beep([880], 160);
     resumeLater(RESUME_AFTER_MS.accepted);
@@ -183,6 +191,38 @@
     captured.src = still;
     record({ mode: "face", photo: still });
     captured.hidden = false;  // beside the photo on record, for the guard to compare
+  });
+
+  // --- Voice: about four seconds from the microphone, processing off ---------------------
+  const voiceButton = $("scan-voice");
+  const VOICE_MS = 4000;
+  if (!window.MediaRecorder) voiceButton.hidden = true;
+  voiceButton.addEventListener("click", async () => {
+    let microphone;
+    try {
+      microphone = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
+    } catch (err) {
+      cameraStatus.textContent = "No microphone (" + err.name + ").";
+      return;
+    }
+    reading = false;
+    const chunks = [];
+    const type = MediaRecorder.isTypeSupported("audio/webm;codecs=opus") ? "audio/webm;codecs=opus" : "";
+    const recorder = type ? new MediaRecorder(microphone, { mimeType: type }) : new MediaRecorder(microphone);
+    recorder.ondataavailable = (event) => { if (event.data.size) chunks.push(event.data); };
+    recorder.onstop = () => {
+      microphone.getTracks().forEach((track) => track.stop());
+      voiceButton.disabled = false;
+      voiceButton.textContent = "Scan voice";
+      record({ mode: "voice", voice: new Blob(chunks, { type: recorder.mimeType || "audio/webm" }) });
+    };
+    voiceButton.disabled = true;
+    voiceButton.textContent = "Listening…";
+    show("checking", "…", "Listening: let the resident say a sentence.");
+    recorder.start();
+    setTimeout(() => recorder.stop(), VOICE_MS);
   });
 
   retry.addEventListener("click", send);

@@ -10,7 +10,7 @@ from ledger.models import Block
 from residents import passes, services, uploads
 from residents.models import Resident
 from tests.browser.conftest import launch, new_page, qr_frame, screenshot, staff_user, write_y4m
-from tests.residents.conftest import PASSWORD, photo_bytes
+from tests.residents.conftest import FIXTURES, PASSWORD, photo_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,9 +33,10 @@ def camera(playwright, live_server, tmp_path):
     """Open the scan page in a Chromium whose camera shows ``frame``; yields a page factory."""
     browsers = []
 
-    def open_scan_page(frame, username: str = "gary") -> Page:
+    def open_scan_page(frame, username: str = "gary", audio=None) -> Page:
         video = write_y4m(tmp_path / f"camera-{len(browsers)}.y4m", frame)
-        browser = launch(playwright, f"--use-file-for-fake-video-capture={video}")
+        extra = [f"--use-file-for-fake-audio-capture={audio}"] if audio else []
+        browser = launch(playwright, f"--use-file-for-fake-video-capture={video}", *extra)
         browsers.append(browser)
         page = new_page(browser, live_server.url)
         page.goto("/login/?next=/scan/")
@@ -48,6 +49,17 @@ def camera(playwright, live_server, tmp_path):
     yield open_scan_page
     for browser in browsers:
         browser.close()
+
+
+@pytest.fixture
+def alan(guard) -> Resident:
+    warden = User.objects.get_or_create(username="wendy")[0]
+    return services.resident_register(
+        by=warden,
+        name="Alan Example",
+        room="A-1",
+        voice=uploads.voice_enrol((FIXTURES / "voices" / "aew_a0001.wav").read_bytes()),
+    )
 
 
 def scan_blocks() -> list[dict]:
@@ -157,3 +169,16 @@ def test_a_face_scan_from_the_camera_identifies_the_resident(camera, ada):
     expect(page.locator("#result-message")).to_contain_text("Face distance")
     screenshot(page, "scan-face")
     assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(ada.pk), "face")]
+
+
+def test_a_voice_scan_from_the_microphone_identifies_the_speaker(camera, alan):
+    from PIL import Image
+
+    page = camera(Image.new("L", (640, 480), 128), audio=FIXTURES / "voices" / "aew_a0002.wav")
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+    page.get_by_role("button", name="Scan voice").click()
+
+    expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
+    expect(page.locator("#result-name")).to_have_text("Alan Example")
+    expect(page.locator("#result-message")).to_contain_text("Voice similarity")
+    assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(alan.pk), "voice")]

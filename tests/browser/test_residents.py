@@ -73,9 +73,15 @@ def test_a_warden_registers_a_resident_finds_them_and_prints_their_pass(page: Pa
 def test_the_camera_and_microphone_fill_the_photo_and_voice_fields(
     playwright, live_server, warden, tmp_path
 ):
-    # The camera shows a real face (the portrait as video); the microphone is Chromium's beep.
+    # The camera shows a real face (the portrait as video); the microphone plays a real
+    # sentence (CMU ARCTIC), which Chromium's MediaRecorder turns into webm/opus.
     video = write_y4m(tmp_path / "face.y4m", Image.open(FIXTURES / "faces" / "obama_640x480.jpg"))
-    browser = launch(playwright, f"--use-file-for-fake-video-capture={video}")
+    speech = FIXTURES / "voices" / "aew_a0001.wav"
+    browser = launch(
+        playwright,
+        f"--use-file-for-fake-video-capture={video}",
+        f"--use-file-for-fake-audio-capture={speech}",
+    )
     try:
         page = new_page(browser, live_server.url)
         capture_photo_and_voice(page)
@@ -84,6 +90,7 @@ def test_the_camera_and_microphone_fill_the_photo_and_voice_fields(
     resident = Resident.objects.get(name="Bo Lindqvist")
     assert resident.photo and resident.voice_sample  # webm/opus from Chromium, decoded by PyAV
     assert resident.face_embedding is not None  # the captured face was enrolled
+    assert resident.voice_embedding is not None  # and the recorded voice
 
 
 def capture_photo_and_voice(page: Page) -> None:
@@ -98,7 +105,7 @@ def capture_photo_and_voice(page: Page) -> None:
 
     page.get_by_role("button", name=re.compile("^Record")).click()
     expect(page.get_by_text("Recording…")).to_be_visible()
-    page.wait_for_timeout(2500)
+    page.wait_for_timeout(4500)  # about 3 s of speech are needed to enrol
     page.get_by_role("button", name="Stop recording").click()
     expect(page.get_by_text("Recorded;")).to_be_visible()
     screenshot(page, "register-with-camera")

@@ -39,14 +39,21 @@ def tone_wav(seconds: float, *, rate: int = 16_000, silent: bool = False) -> byt
     return out.getvalue()
 
 
-def webm_opus(seconds: float) -> bytes:
-    """Encode a tone as webm/opus, the container Chromium's MediaRecorder produces."""
+def speech_wav(name: str = "aew_a0001") -> bytes:
+    """A real spoken sentence (CMU ARCTIC, 16 kHz WAV)."""
+    return (FIXTURES / "voices" / f"{name}.wav").read_bytes()
+
+
+def webm_opus(name: str = "aew_a0001") -> bytes:
+    """Encode a real sentence as webm/opus, the container Chromium's MediaRecorder writes."""
+    from residents import uploads
+
+    speech = uploads.voice_normalise(speech_wav(name)).samples
     out = io.BytesIO()
     with av.open(out, mode="w", format="webm") as container:
         stream = container.add_stream("libopus", rate=48_000)
         stream.layout = "mono"
-        t = np.arange(int(seconds * 48_000)) / 48_000
-        samples = (0.3 * np.sin(2 * math.pi * 220 * t) * 32767).astype(np.int16)
+        samples = (np.repeat(speech, 3) * 32767).astype(np.int16)  # 16 kHz -> 48 kHz
         for start in range(0, samples.size, 960):
             frame = av.AudioFrame.from_ndarray(
                 samples[start : start + 960].reshape(1, -1), format="s16", layout="mono"

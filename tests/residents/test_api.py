@@ -121,7 +121,7 @@ def test_register_by_multipart_with_photo_and_voice(api) -> None:
             "name": "Chen Wei",
             "room": "C-3",
             "photo": upload("me.png", photo_bytes(), "image/png"),
-            "voice": upload("me.webm", webm_opus(3), "audio/webm"),
+            "voice": upload("me.webm", webm_opus(), "audio/webm"),
         },
         format="multipart",
     )

@@ -223,7 +223,7 @@ def test_the_api_returns_the_event_and_its_block(guard_api, resident) -> None:
         ({"mode": "qr", "token": "x", "gate": "back-door"}, 400, "unknown_gate"),
         ({"mode": "teleport"}, 400, "invalid"),
         ({"mode": "face"}, 400, "invalid_photo"),
-        ({"mode": "voice"}, 400, "mode_unavailable"),
+        ({"mode": "voice"}, 400, "invalid_voice"),
         ({"mode": "manual", "resident_id": "not-a-uuid"}, 400, "invalid"),
         ({"mode": "manual", "resident_id": str(uuid.uuid4())}, 404, "unknown_resident"),
     ],

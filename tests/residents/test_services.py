@@ -6,7 +6,7 @@ from ledger.models import Block, ChainHead
 from ledger.verification import chain_verify
 from residents import services, uploads
 from residents.models import Resident
-from tests.residents.conftest import photo_bytes, tone_wav
+from tests.residents.conftest import photo_bytes, speech_wav
 
 
 def blocks_of(resident: Resident) -> list[dict]:
@@ -29,7 +29,7 @@ def test_register_writes_the_resident_and_exactly_one_block(warden) -> None:
         floor=2,
         email="ada@example.org",
         photo=uploads.photo_normalise(photo_bytes()),
-        voice=uploads.voice_normalise(tone_wav(3)),
+        voice=uploads.voice_enrol(speech_wav()),
     )
 
     stored = Resident.objects.get(pk=resident.pk)

@@ -1,0 +1,145 @@
+"""Voice recognition on real recordings: enrolment, 1:1 and 1:N at the gate, refusals."""
+
+import base64
+
+import numpy as np
+import pytest
+from rest_framework.test import APIClient
+
+from ledger.models import Block
+from residents import passes, services, uploads
+from residents.biometrics import voice
+from residents.models import Gate, Resident
+from tests.residents.conftest import speech_wav, tone_wav, upload, webm_opus
+
+
+def samples(name: str) -> np.ndarray:
+    return uploads.voice_normalise(speech_wav(name)).samples
+
+
+@pytest.fixture
+def main_gate(db) -> Gate:
+    return Gate.objects.get(slug="main")
+
+
+@pytest.fixture
+def speakers(warden) -> dict[str, Resident]:
+    return {
+        "aew": services.resident_register(
+            by=warden, name="Alan", room="A-1", voice=uploads.voice_enrol(speech_wav("aew_a0001"))
+        ),
+        "axb": services.resident_register(
+            by=warden, name="Bea", room="B-2", voice=uploads.voice_enrol(speech_wav("axb_a0006"))
+        ),
+    }
+
+
+def test_the_same_speaker_is_close_and_another_is_far() -> None:
+    first = voice.voice_embed(samples("aew_a0001"))
+    again = voice.voice_embed(samples("aew_a0002"))
+    other = voice.voice_embed(samples("axb_a0004"))
+
+    assert first.shape == (192,) and np.isclose(np.linalg.norm(first), 1)
+    assert float(first @ again) > 0.7 > float(first @ other)
+
+
+@pytest.mark.parametrize(
+    ("audio", "code"),
+    [
+        (np.zeros(48_000, np.float32), "silence"),
+        ((np.random.default_rng(3).normal(size=48_000) * 0.1).astype(np.float32), "noise"),
+        ((0.3 * np.sin(2 * np.pi * 220 * np.arange(48_000) / 16_000)).astype(np.float32), "noise"),
+        (np.zeros(100, np.float32), "too_short"),
+    ],
+    ids=["silence", "white-noise", "steady-tone", "a-blip"],
+)
+def test_silence_noise_and_blips_are_refused(audio, code) -> None:
+    with pytest.raises(voice.VoiceError) as caught:
+        voice.voice_embed(audio)
+
+    assert caught.value.code == code
+
+
+def test_enrolment_needs_about_three_seconds_of_speech(warden) -> None:
+    short = speech_wav("aew_a0001")[: 44 + 16_000 * 2 * 1]  # its first second only
+
+    with pytest.raises(uploads.UploadError, match="Enrolment needs about 3 s"):
+        uploads.voice_enrol(short)
+    with pytest.raises(uploads.UploadError, match="noise or a steady sound"):
+        uploads.voice_enrol(tone_wav(4))
+    with pytest.raises(uploads.UploadError, match="silent"):
+        uploads.voice_enrol(tone_wav(4, silent=True))
+
+    resident = services.resident_register(
+        by=warden, name="Alan", room="A-1", voice=uploads.voice_enrol(speech_wav())
+    )
+    assert resident.voice_model == voice.MODEL and resident.voice_embedding
+
+
+def test_a_voice_scan_identifies_the_speaker_among_all(speakers, guard, main_gate) -> None:
+    outcome = services.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
+
+    assert outcome.resident == speakers["aew"]
+    assert outcome.block.payload["mode"] == "voice" and outcome.block.payload["status"] == "IN"
+    assert outcome.distance > 0.7  # the similarity
+
+
+def test_a_claimed_resident_is_verified_one_to_one(speakers, guard, main_gate) -> None:
+    before = Block.objects.count()
+    with pytest.raises(services.ScanRefused) as caught:
+        services.voice_scan_record(
+            by=guard, gate=main_gate, samples=samples("aew_a0002"), claimed=speakers["axb"].pk
+        )
+
+    assert caught.value.code == "no_confident_match"
+    assert Block.objects.count() == before
+    accepted = services.voice_scan_record(
+        by=guard, gate=main_gate, samples=samples("axb_a0004"), claimed=speakers["axb"].pk
+    )
+    assert accepted.resident == speakers["axb"]
+
+
+def test_another_speaker_is_not_let_in(speakers, guard, main_gate, warden) -> None:
+    services.resident_deactivate(resident=speakers["aew"], by=warden)
+
+    with pytest.raises(services.ScanRefused) as caught:
+        services.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
+
+    assert caught.value.code == "no_confident_match"
+
+
+def test_the_api_takes_a_browser_recording_with_a_pass_as_the_claim(speakers, guard) -> None:
+    api = APIClient()
+    api.force_authenticate(guard)
+    axb = speakers["axb"]
+
+    as_file = api.post(
+        "/api/scan",
+        {
+            "mode": "voice",
+            "voice": upload("me.webm", webm_opus("axb_a0004"), "audio/webm"),
+            "token": passes.pass_token(axb.pk, axb.pass_version),
+        },
+        format="multipart",
+    )
+    data_url = "data:audio/webm;base64," + base64.b64encode(webm_opus("aew_a0002")).decode()
+    as_data_url = api.post("/api/scan", {"mode": "voice", "voice": data_url}, format="json")
+
+    assert as_file.status_code == 201, as_file.content
+    assert as_file.json()["event"]["resident_id"] == str(axb.pk)
+    assert as_file.json()["similarity"] > 0.7
+    assert as_data_url.status_code == 201, as_data_url.content
+    assert as_data_url.json()["event"]["resident_name"] == "Alan"
+
+
+def test_a_silent_voice_scan_is_a_422(speakers, guard) -> None:
+    api = APIClient()
+    api.force_authenticate(guard)
+
+    response = api.post(
+        "/api/scan",
+        {"mode": "voice", "voice": upload("s.wav", tone_wav(3, silent=True))},
+        format="multipart",
+    )
+
+    assert response.status_code == 422 and response.json()["error"]["code"] == "silence"
