@@ -405,26 +405,25 @@ def _log(resident: Resident, kind: str, by: AbstractBaseUser, **extra: Any) -> N
 
 
 def _enrol_face(resident: Resident, photo: Photo) -> None:
-    """Store the photo's face descriptor (or clear an old one if the photo has none)."""
     from residents.biometrics import face
 
-    if photo.face is None:
-        resident.face_embedding, resident.face_model, resident.face_enrolled_at = None, "", None
-        return
-    resident.face_embedding = photo.face.astype("float32").tobytes()
-    resident.face_model = face.MODEL
-    resident.face_enrolled_at = timezone.now()
+    _enrol(resident, "face", photo.face, face.MODEL)
 
 
 def _enrol_voice(resident: Resident, sample: Voice) -> None:
     from residents.biometrics import voice
 
-    if sample.embedding is None:
-        resident.voice_embedding, resident.voice_model, resident.voice_enrolled_at = None, "", None
-        return
-    resident.voice_embedding = sample.embedding.astype("float32").tobytes()
-    resident.voice_model = voice.MODEL
-    resident.voice_enrolled_at = timezone.now()
+    _enrol(resident, "voice", sample.embedding, voice.MODEL)
+
+
+def _enrol(resident: Resident, prefix: str, embedding: Any, model: str) -> None:
+    """Store an upload's embedding with its model (or clear an old one if it has none)."""
+    enrolled = embedding is not None
+    setattr(
+        resident, f"{prefix}_embedding", embedding.astype("float32").tobytes() if enrolled else None
+    )
+    setattr(resident, f"{prefix}_model", model if enrolled else "")
+    setattr(resident, f"{prefix}_enrolled_at", timezone.now() if enrolled else None)
 
 
 def _clean(value: Any) -> Any:

@@ -27,7 +27,10 @@ SILENCE_DBFS = -50.0  # a frame quieter than this is silence, whatever else
 SPEECH_ABOVE_FLOOR_DB = 12.0  # speech frames stand this far above the quiet floor
 NOISE_FLATNESS = 0.45  # spectral flatness above this is hiss, not a voice
 STEADY_SPEECH_DBFS = -30.0  # frames this loud count, even without pauses to compare with
-STEADY_STD_DB = 3.0  # speech rises and falls; a hum or tone does not
+# Measured on FSDD's 96 six-digit phrases: speech frames vary by at least 1.7 dB (tones and
+# hums by under 0.3) and have a spectral flatness of at least 0.011 (a pure tone: 0.0001).
+STEADY_STD_DB = 1.0  # speech rises and falls; a hum or tone does not
+TONAL_FLATNESS = 0.002
 
 _lock = threading.Lock()
 _session: Any = None
@@ -86,6 +89,11 @@ def speech_seconds(samples: np.ndarray) -> float:
         )
     spectra = np.abs(np.fft.rfft(frames[loud] * np.hanning(FRAME), axis=1)) + 1e-9
     flatness = np.exp(np.mean(np.log(spectra), axis=1)) / np.mean(spectra, axis=1)
+    if np.median(flatness) < TONAL_FLATNESS:
+        raise VoiceError(
+            "The recording holds a steady tone, no voice. Speak close to the microphone.",
+            code="noise",
+        )
     voiced = int(np.sum(flatness < NOISE_FLATNESS))
     if voiced == 0:
         raise VoiceError(
