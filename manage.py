@@ -7,8 +7,14 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostel.settings")
-    from django.core.exceptions import ImproperlyConfigured
-    from django.core.management import execute_from_command_line
+    try:
+        from django.core.exceptions import ImproperlyConfigured
+        from django.core.management import execute_from_command_line
+    except ImportError:
+        sys.exit(
+            "hostel: Django is not installed here. Run scripts/serve or scripts/test (they "
+            "create .venv), or `. .venv/bin/activate` first."
+        )
 
     try:
         execute_from_command_line(sys.argv)
