@@ -3,6 +3,7 @@
 
 import os
 import sys
+from pathlib import Path
 
 
 def main() -> None:
@@ -11,6 +12,9 @@ def main() -> None:
         from django.core.exceptions import ImproperlyConfigured
         from django.core.management import execute_from_command_line
     except ImportError:
+        venv_python = Path(__file__).resolve().parent / ".venv" / "bin" / "python"
+        if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+            os.execv(venv_python, [str(venv_python), *sys.argv])  # the project's own .venv
         sys.exit(
             "hostel: Django is not installed here. Run scripts/serve or scripts/test (they "
             "create .venv), or `. .venv/bin/activate` first."

@@ -5,13 +5,13 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from hostel.pagination import paginate
 from ledger import selectors, services
 from ledger.forms import LedgerFilterForm
 from ledger.models import Block
@@ -39,16 +39,14 @@ CSV_COLUMNS = [
 def block_list(request: HttpRequest) -> HttpResponse:
     filters = LedgerFilterForm(request.GET or None)
     blocks = selectors.ledger_list(**filters.selector_arguments())
-    page = Paginator(blocks, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page, query = paginate(request, blocks, PAGE_SIZE)
     return render(
         request,
         "ledger/list.html",
         {
             "filters": filters,
             "page": page,
-            "query": query.urlencode(),
+            "query": query,
             "verification": selectors.verification_latest(),
         },
     )

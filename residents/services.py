@@ -240,17 +240,10 @@ def face_scan_record(
         threshold=settings.FACE_MATCH_THRESHOLD,
         margin=settings.FACE_MATCH_MARGIN,
     )
-    if match is None:
-        raise ScanRefused(
-            "No confident match: this face is not clearly one resident's. Ask for the pass, "
-            "or use manual entry.",
-            code="no_confident_match",
-            status=404,
-        )
-    outcome = scan_record(
-        by=by, gate=gate, mode="face", resident_id=ids[match.index], scan_id=scan_id
+    score = None if match is None else match.distance
+    return _record_match(
+        by, gate, "face", ids[match.index] if match else None, score, scan_id, "one resident's"
     )
-    return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, match.distance)
 
 
 def voice_scan_record(
@@ -286,18 +279,32 @@ def voice_scan_record(
     match, _ = voice.voice_identify(
         probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
     )
-    if match is None:
+    score = None if match is None else match.similarity
+    whose = "the claimed resident's" if claimed else "one resident's"
+    return _record_match(
+        by, gate, "voice", ids[match.index] if match else None, score, scan_id, whose
+    )
+
+
+def _record_match(
+    by: AbstractBaseUser,
+    gate: Gate,
+    mode: str,
+    resident_id: uuid.UUID | None,
+    score: float | None,
+    scan_id: uuid.UUID | None,
+    whose: str,
+) -> ScanOutcome:
+    """Record the scan of a biometric match, or refuse when there was no confident one."""
+    if resident_id is None or score is None:
         raise ScanRefused(
-            "No confident match: this voice is not clearly "
-            + ("the claimed resident's." if claimed else "one resident's.")
-            + " Ask for the pass, or use manual entry.",
+            f"No confident match: this {mode} is not clearly {whose}. Ask for the pass, "
+            "or use manual entry.",
             code="no_confident_match",
             status=404,
         )
-    outcome = scan_record(
-        by=by, gate=gate, mode="voice", resident_id=ids[match.index], scan_id=scan_id
-    )
-    return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, match.similarity)
+    outcome = scan_record(by=by, gate=gate, mode=mode, resident_id=resident_id, scan_id=scan_id)
+    return ScanOutcome(outcome.resident, outcome.block, outcome.replayed, score)
 
 
 def _scan_locked(

@@ -7,6 +7,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hostel.pagination import paginate
 from residents import passes, selectors, services
 from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
 from residents.media import protected_file_response
@@ -20,13 +21,11 @@ PAGE_SIZE = 25
 def resident_list(request: HttpRequest) -> HttpResponse:
     filters = ResidentFilterForm(request.GET or None)
     residents = selectors.resident_list(**filters.selector_arguments())
-    page = Paginator(residents, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page, query = paginate(request, residents, PAGE_SIZE)
     return render(
         request,
         "residents/list.html",
-        {"filters": filters, "page": page, "query": query.urlencode()},
+        {"filters": filters, "page": page, "query": query},
     )
 
 
@@ -124,19 +123,20 @@ def pass_png(request: HttpRequest, pk: str) -> HttpResponse:
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_photo(request: HttpRequest, pk: str) -> FileResponse | HttpResponse:
-    resident = get_object_or_404(Resident, pk=pk)
-    if not resident.photo:
-        raise Http404("no photo")
-    return protected_file_response(resident.photo.name, "image/jpeg")
+    return _resident_file(pk, "photo", "image/jpeg")
 
 
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_voice(request: HttpRequest, pk: str) -> FileResponse | HttpResponse:
-    resident = get_object_or_404(Resident, pk=pk)
-    if not resident.voice_sample:
-        raise Http404("no voice sample")
-    return protected_file_response(resident.voice_sample.name, "audio/wav")
+    return _resident_file(pk, "voice_sample", "audio/wav")
+
+
+def _resident_file(pk: str, field: str, content_type: str) -> FileResponse | HttpResponse:
+    stored = getattr(get_object_or_404(Resident, pk=pk), field)
+    if not stored:
+        raise Http404(f"no {field}")
+    return protected_file_response(stored.name, content_type)
 
 
 @login_required
