@@ -12,8 +12,10 @@ def main() -> None:
         from django.core.exceptions import ImproperlyConfigured
         from django.core.management import execute_from_command_line
     except ImportError:
-        venv_python = Path(__file__).resolve().parent / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable).resolve() != venv_python.resolve():
+        venv = Path(__file__).resolve().parent / ".venv"
+        venv_python = venv / "bin" / "python"
+        # sys.prefix, not the executable: a venv's python is a symlink to the base one.
+        if venv_python.exists() and Path(sys.prefix).resolve() != venv.resolve():
             os.execv(venv_python, [str(venv_python), *sys.argv])  # the project's own .venv
         sys.exit(
             "hostel: Django is not installed here. Run scripts/serve or scripts/test (they "
