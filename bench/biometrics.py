@@ -168,7 +168,8 @@ def voices(data: Path, thresholds: list[float], margin: float) -> None:
                 print(f"# {speaker}: a phrase refused ({exc.code})")
                 continue
             runs.append(time.perf_counter() - began)
-        prints[speaker] = voice.voice_enrolment(embedded[:3])
+        mean = np.mean(np.stack(embedded[:3]), axis=0)  # enrolment: the normalised mean
+        prints[speaker] = (mean / np.linalg.norm(mean)).astype(np.float32)
         probes += [(speaker, e) for e in embedded[3:]]
     names = sorted(prints)
     gallery = np.stack([prints[n] for n in names])

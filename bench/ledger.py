@@ -69,7 +69,7 @@ def work_append(writers: int, per_writer: int) -> dict:
         errors = 0
         for n in range(per_writer):
             try:
-                block_append(data={**SCAN, "n": n})
+                block_append(data={**SCAN, "n": n}, subject=SCAN["resident_id"])
             except Exception:  # counted and reported, never hidden
                 errors += 1
         connections.close_all()
@@ -98,7 +98,9 @@ def work_grow(size: int) -> dict:
     current = ChainHead.objects.get().size
     began = time.perf_counter()
     if size > current:
-        block_append_many(items=({**SCAN, "n": n} for n in range(size - current)))
+        block_append_many(
+            items=(({**SCAN, "n": n}, SCAN["resident_id"]) for n in range(size - current))
+        )
     return {"size": ChainHead.objects.get().size, "seconds": time.perf_counter() - began}
 
 

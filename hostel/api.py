@@ -1,9 +1,12 @@
-"""What every API endpoint shares: the error envelope, permissions, pagination.
+"""What every API endpoint shares: the error envelope, the code-to-status table, upload
+fields, permissions, pagination. Imports no app: apps' errors reach it as DomainError.
 
 Every error is JSON: {"error": {"code": "...", "message": "...", "fields": {...}}}, with
 "fields" only for field errors. Never HTML, never a stack trace.
 """
 
+import base64
+import binascii
 import logging
 from typing import Any
 
@@ -11,15 +14,50 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ledger.services import LedgerBusyError, LedgerError
+from hostel.errors import DomainError
 
 log = logging.getLogger(__name__)
+
+# The one table from a domain error's code to its HTTP status. A code not listed is a 400.
+ERROR_STATUS = {
+    # the request names something wrong
+    "invalid": 400,
+    "invalid_mode": 400,
+    "invalid_pass": 400,
+    "invalid_photo": 400,
+    "invalid_voice": 400,
+    "unknown_gate": 400,
+    # a pass or person that may not pass
+    "revoked_pass": 403,
+    "inactive_resident": 403,
+    # nobody (confidently) found
+    "unknown_resident": 404,
+    "not_enrolled": 404,
+    "no_confident_match": 404,
+    # the state says no
+    "duplicate_scan": 409,
+    "anti_passback": 409,
+    "scan_id_reused": 409,
+    "inactive": 409,
+    # a photo or recording that holds no usable face or voice
+    "no_face": 422,
+    "several_faces": 422,
+    "silence": 422,
+    "noise": 422,
+    "too_short": 422,
+    # the server could not record it; nothing was recorded
+    "ledger_busy": 503,
+    "ledger_error": 503,
+    "invalid_event": 503,
+}
 
 
 class ApiError(exceptions.APIException):
@@ -31,14 +69,21 @@ class ApiError(exceptions.APIException):
         self.error_code = code
 
 
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
+def error_body(code: str, message: str, fields: Any = None) -> dict[str, Any]:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     return {"error": body}
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's exception handler, set in REST_FRAMEWORK: every error in the one envelope.
+
+    A view may add to a domain error's body with ``error_details(exc) -> dict`` (the scan
+    API adds the resident a refusal concerns, so the guard sees their photo).
+    """
+    if isinstance(exc, DomainError):
+        return _domain_error_response(exc, context.get("view"))
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -54,19 +99,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             code="busy",
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
-    elif isinstance(exc, LedgerBusyError):
-        exc = ApiError(
-            "The ledger is busy; nothing was recorded. Try again.",
-            code="ledger_busy",
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
-    elif isinstance(exc, LedgerError):
-        log.error("ledger refused a write: %s", exc)
-        exc = ApiError(
-            "The ledger refused the write; nothing was recorded. Staff must run verify_chain.",
-            code="ledger_error",
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -74,22 +106,44 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ApiError):
         response.data = error_body(exc.error_code, str(exc.detail))
     elif isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        first = next(iter(fields.values()), ["Invalid input."])
-        message = str(first[0]) if isinstance(first, list) and first else str(first)
-        response.data = error_body("invalid", message, fields)
+        response.data = _validation_body(exc)
     elif isinstance(exc, exceptions.APIException):
-        detail = exc.detail
-        if isinstance(detail, dict):  # e.g. simplejwt: {"detail": ..., "code": ...}
-            message = str(detail.get("detail") or exc.default_detail)
-            code = str(detail.get("code") or exc.default_code)
-            reasons = detail.get("messages") or []
-            if reasons and isinstance(reasons[0], dict) and reasons[0].get("message"):
-                message = f"{reasons[0]['message']}. Log in again for a new token."
-        else:
-            message, code = str(detail), str(getattr(detail, "code", exc.default_code))
-        response.data = error_body(code, message)
+        response.data = _api_exception_body(exc)
     return response
+
+
+def _domain_error_response(exc: DomainError, view: APIView | None) -> Response:
+    status_code = ERROR_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
+    if status_code >= 500:
+        log.error("a write was refused (%s): %s", exc.code, exc)
+    body = error_body(exc.code, str(exc))
+    details = getattr(view, "error_details", None)
+    if details is not None:
+        body["error"].update(details(exc))
+    return Response(body, status=status_code)
+
+
+def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    """Field errors under "fields"; the first one is the message. A field error raised
+    with one of ERROR_STATUS's codes (e.g. "invalid_photo") gives the body its code."""
+    fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+    first = next(iter(fields.values()), ["Invalid input."])
+    detail = first[0] if isinstance(first, list) and first else first
+    code = getattr(detail, "code", None)
+    return error_body(code if code in ERROR_STATUS else "invalid", str(detail), fields)
+
+
+def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
+    detail = exc.detail
+    if isinstance(detail, dict):  # e.g. simplejwt: {"detail": ..., "code": ...}
+        message = str(detail.get("detail") or exc.default_detail)
+        code = str(detail.get("code") or exc.default_code)
+        reasons = detail.get("messages") or []
+        if reasons and isinstance(reasons[0], dict) and reasons[0].get("message"):
+            message = f"{reasons[0]['message']}. Log in again for a new token."
+    else:
+        message, code = str(detail), str(getattr(detail, "code", exc.default_code))
+    return error_body(code, message)
 
 
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -103,13 +157,44 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
     )
 
 
+class UploadField(serializers.Field):
+    """A file sent as a multipart part or as a data URL in JSON; the value is its bytes.
+
+    Only the transport is checked here (a readable file, a well-formed data URL); what the
+    bytes are is for the upload's own validation. ``code`` names the error ("invalid_photo").
+    """
+
+    def __init__(self, *, what: str, code: str, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.what, self.code, self.max_bytes = what, code, max_bytes
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if isinstance(data, str) and data.startswith("data:"):
+            try:
+                return base64.b64decode(data.split(",", 1)[1], validate=True)
+            except (IndexError, ValueError, binascii.Error):
+                raise serializers.ValidationError(
+                    f"The {self.what}'s data URL is damaged.", code=self.code
+                ) from None
+        if hasattr(data, "read"):
+            return bytes(data.read(self.max_bytes + 1))
+        raise serializers.ValidationError(self.missing_message, code=self.code)
+
+    @property
+    def missing_message(self) -> str:
+        return f"This scan needs a {self.what}: a file or a data URL."
+
+    def to_representation(self, value: Any) -> Any:
+        return None  # input only
+
+
 def has_perm(permission: str) -> type[BasePermission]:
     """A DRF permission class requiring one Django permission (roles come from groups)."""
 
     class HasPermission(BasePermission):
         message = "Your role does not allow this."
 
-        def has_permission(self, request: Any, view: Any) -> bool:
+        def has_permission(self, request: Request, view: APIView) -> bool:
             return bool(request.user and request.user.has_perm(permission))
 
     HasPermission.__name__ = f"Has_{permission.replace('.', '_')}"

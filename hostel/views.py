@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from hostel import api
 from ledger import selectors as ledger_selectors
-from residents import selectors
+from residents import scan_selectors, selectors
 
 
 @require_GET
@@ -27,12 +27,12 @@ def health(request: HttpRequest) -> JsonResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = _live(request)
     if request.user.has_perm("residents.view_resident"):
-        after_curfew = selectors.residents_out_after_curfew()
+        after_curfew = scan_selectors.residents_out_after_curfew()
         context |= {
-            "inside": selectors.residents_inside()[:300],
+            "inside": scan_selectors.residents_inside()[:300],
             "after_curfew": after_curfew[:300] if after_curfew is not None else None,
             "curfew": settings.CURFEW,
-            "chart": _chart(selectors.scans_today_by_hour()),
+            "chart": _chart(scan_selectors.scans_today_by_hour()),
         }
     if request.user.has_perm("ledger.view_block"):
         context["verification"] = ledger_selectors.verification_latest()
@@ -50,7 +50,7 @@ def _live(request: HttpRequest) -> dict[str, Any]:
     if request.user.has_perm("residents.view_resident"):
         live["occupancy"] = selectors.occupancy()
     if request.user.has_perm("ledger.view_block"):
-        live["latest"] = list(selectors.latest_scans(12))
+        live["latest"] = list(scan_selectors.latest_scans(12))
     return live
 
 

@@ -1,35 +1,75 @@
+"""The ledger's filter form, built from what apps registered (ledger.registry)."""
+
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
 
-TYPES = [
-    ("", "Any event"),
-    ("scan", "Scans"),
-    ("register", "Registrations"),
-    ("update", "Edits"),
-    ("deactivate", "Move-outs"),
-    ("pass_reissue", "Pass reissues"),
-    ("genesis", "Genesis"),
-]
-MODES = [("", "Any mode"), ("qr", "QR"), ("manual", "Manual"), ("face", "Face"), ("voice", "Voice")]
+from ledger import registry
+
+
+def type_choices() -> list[tuple[str, str]]:
+    """Every registered event type, then the ledger's own genesis block."""
+    kinds = [(kind.name, kind.label) for kind in registry.event_types()]
+    return [*kinds, ("genesis", "Genesis")]
 
 
 class LedgerFilterForm(forms.Form):
-    resident = forms.UUIDField(required=False, label="Resident id")
-    type = forms.ChoiceField(required=False, choices=TYPES)
-    mode = forms.ChoiceField(required=False, choices=MODES)
-    gate = forms.SlugField(required=False, max_length=40)
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    type = forms.ChoiceField(required=False)
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date", "aria-label": "From"})
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date", "aria-label": "Until"})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["type"].choices = [("", "Any event"), *type_choices()]
+        event_keys = []
+        for event_field in registry.event_fields():
+            event_keys.append(event_field.key)
+            self.fields[event_field.key] = _event_form_field(event_field)
+        subject = registry.subject()
+        label = f"{subject.label} id"
+        self.fields[subject.param] = forms.UUIDField(
+            required=False,
+            label=label,
+            widget=forms.TextInput(attrs={"placeholder": label, "aria-label": label}),
+        )
+        self.order_fields(["type", *event_keys, subject.param, "since", "until"])
 
     def selector_arguments(self) -> dict[str, Any]:
         self.is_valid()  # a bad filter is dropped; the valid ones still apply
-        data = getattr(self, "cleaned_data", {})
-        return {
-            "resident": str(data["resident"]) if data.get("resident") else "",
-            "kind": data.get("type") or "",
-            "mode": data.get("mode") or "",
-            "gate": data.get("gate") or "",
-            "since": data.get("since"),
-            "until": data.get("until"),
-        }
+        return filter_arguments(getattr(self, "cleaned_data", {}))
+
+
+def filter_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
+    """ledger_list()'s arguments from validated filter values (this form's, or the API's)."""
+    subject = data.get(registry.subject().param)
+    return {
+        "subject": str(subject) if subject else "",
+        "kind": data.get("type") or "",
+        "fields": {
+            field.key: data[field.key] for field in registry.event_fields() if data.get(field.key)
+        },
+        "since": data.get("since"),
+        "until": data.get("until"),
+    }
+
+
+def _event_form_field(event_field: registry.EventField) -> forms.Field:
+    if event_field.choices:
+        return forms.ChoiceField(
+            required=False,
+            label=event_field.label,
+            choices=[("", f"Any {event_field.label.lower()}"), *event_field.choices],
+        )
+    return forms.SlugField(
+        required=False,
+        max_length=40,
+        label=event_field.label,
+        widget=forms.TextInput(
+            attrs={"placeholder": event_field.label, "aria-label": event_field.label}
+        ),
+    )

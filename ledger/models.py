@@ -13,10 +13,6 @@ def _length_is(field: str, length: int) -> Exact:
     return Exact(Length(field), length)
 
 
-# The key of a block's data copied into Block.subject: the resident an event concerns.
-SUBJECT_KEY = "resident_id"
-
-
 class LedgerImmutableError(Exception):
     """Raised on any attempt to change, delete or hand-write a block."""
 
@@ -48,7 +44,8 @@ class Block(models.Model):
     # Copied from data when the block is written, for indexed filtering; not hashed, but
     # chain_verify() reports any block whose copies disagree with its data.
     type = models.CharField(max_length=32)
-    subject = models.CharField(max_length=64, blank=True, default="")  # data["resident_id"]
+    # What the event concerns: the data key its type registered (ledger.registry).
+    subject = models.CharField(max_length=64, blank=True, default="")
 
     objects = BlockQuerySet.as_manager()
 

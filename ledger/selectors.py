@@ -1,38 +1,33 @@
-"""Reads of the ledger: the filtered event list, the latest verification."""
+"""Reads of the ledger: the filtered event list, one subject's events, the latest
+verification. Other apps read blocks only through these."""
 
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ledger import crypto
+from ledger import crypto, registry
 from ledger.models import Block, VerificationRun
 
 
 def ledger_list(
     *,
-    resident: str = "",
+    subject: str = "",
     kind: str = "",
-    mode: str = "",
-    gate: str = "",
+    fields: Mapping[str, str] | None = None,
     since: date | None = None,
     until: date | None = None,
 ) -> QuerySet[Block]:
-    """Blocks newest first. Dates are local days; resident is an id (the indexed subject)."""
+    """Blocks newest first. Dates are local days; ``subject`` is an id (indexed);
+    ``fields`` match registered event fields exactly (ledger.registry.event_fields)."""
     blocks = Block.objects.all()
-    if resident:
-        blocks = blocks.filter(subject=resident)
+    if subject:
+        blocks = blocks.filter(subject=subject)
     if kind:
         blocks = blocks.filter(type=kind)
-    # mode and gate live only in the data of scan blocks: a text match on the canonical JSON.
-    if mode:
-        blocks = blocks.filter(
-            type="scan", data__contains=crypto.canonical_json({"mode": mode})[1:-1]
-        )
-    if gate:
-        blocks = blocks.filter(
-            type="scan", data__contains=crypto.canonical_json({"gate": gate})[1:-1]
-        )
+    for key, value in (fields or {}).items():
+        blocks = _with_field(blocks, key, value)
     if since:
         blocks = blocks.filter(timestamp__gte=_day_start_utc(since))
     if until:
@@ -40,9 +35,51 @@ def ledger_list(
     return blocks.order_by("-index")
 
 
+def _with_field(blocks: QuerySet[Block], key: str, value: str) -> QuerySet[Block]:
+    # Fields live only in the data: a text match on the canonical JSON, within the types
+    # that carry the field.
+    field = registry.event_field(key)
+    if field is None or not value:
+        return blocks
+    fragment = crypto.canonical_json({key: value})[1:-1]
+    return blocks.filter(type__in=field.types, data__contains=fragment)
+
+
 def _day_start_utc(day: date) -> str:
     start = timezone.make_aware(datetime.combine(day, time.min))
     return crypto.format_timestamp(start)
+
+
+def block_get(index: int) -> Block | None:
+    return Block.objects.filter(index=index).first()
+
+
+def block_has_successor(block: Block) -> bool:
+    return Block.objects.filter(index=block.index + 1).exists()
+
+
+def subject_history(subject: str, *, kind: str = "") -> QuerySet[Block]:
+    """One subject's blocks (optionally of one type), newest first, by the subject index."""
+    blocks = Block.objects.filter(subject=subject)
+    if kind:
+        blocks = blocks.filter(type=kind)
+    return blocks.order_by("-index")
+
+
+def latest_of_type(kind: str, limit: int) -> QuerySet[Block]:
+    return Block.objects.filter(type=kind).order_by("-index")[:limit]
+
+
+def events_since(kind: str, since: datetime) -> Iterator[tuple[str, str]]:
+    """(timestamp, data text) of every ``kind`` block from ``since`` on, streamed."""
+    rows = Block.objects.filter(type=kind, timestamp__gte=crypto.format_timestamp(since))
+    return rows.values_list("timestamp", "data").iterator(chunk_size=2000)
+
+
+def events_in_order(kind: str) -> Iterator[tuple[str, str]]:
+    """(subject, data text) of every ``kind`` block in chain order, streamed."""
+    rows = Block.objects.filter(type=kind).order_by("index").values_list("subject", "data")
+    return rows.iterator(chunk_size=5000)
 
 
 def verification_latest() -> VerificationRun | None:

@@ -11,18 +11,19 @@ import json
 import logging
 import random
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from ledger import crypto
+from hostel.errors import DomainError
+from ledger import crypto, registry
 from ledger.keys import keyring
-from ledger.models import SUBJECT_KEY, Block, ChainHead, VerificationRun
+from ledger.models import Block, ChainHead, VerificationRun
 from ledger.verification import Report, chain_verify
 
 log = logging.getLogger(__name__)
@@ -33,37 +34,52 @@ GENESIS_DATA = {"type": "genesis"}
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
     """The block could not be appended; nothing was written."""
 
 
 class LedgerBusyError(LedgerError):
     """The chain stayed locked by other writers through every retry."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("ledger_busy", message)
+
 
 class LedgerCorruptError(LedgerError):
     """The head row disagrees with the stored blocks; appending would fork the chain."""
 
+    def __init__(self, message: str) -> None:
+        super().__init__("ledger_error", message)
 
-def block_append(*, data: Mapping[str, Any]) -> Block:
+
+# An event ready to append: its canonical JSON text, its type and its subject.
+_Event = tuple[str, str, str]
+
+
+def block_append(*, data: Mapping[str, Any], subject: str = "") -> Block:
     """Append one block holding ``data`` (a JSON object with a "type") and return it.
+
+    ``subject`` is the id of what the event concerns, stored in the indexed Block.subject
+    column; it must be the value of the data key that the event's type registered as its
+    subject (ledger.registry), or empty when the type names none.
 
     Creates the genesis block first if the chain is empty. Lock timeouts, deadlocks,
     serialization failures and SQLite's "database is locked" are retried here with
     jittered backoff; callers only ever see LedgerError subclasses for ledger trouble.
     """
-    data_json = _validated_json(data)
+    event = _validated(data, subject)
     attempts = settings.LEDGER_APPEND_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
             with transaction.atomic():
-                return _append_locked(data_json)
+                return _append_locked(event)
         except OperationalError as exc:
             if not _is_retryable(exc):
                 raise
             if attempt == attempts:
                 raise LedgerBusyError(
-                    f"the ledger stayed locked through {attempts} attempts; try again"
+                    f"The ledger stayed busy through {attempts} attempts; nothing was "
+                    "recorded. Try again."
                 ) from exc
             log.debug("ledger append attempt %d hit %s; retrying", attempt, exc)
             time.sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
@@ -75,17 +91,18 @@ def block_append(*, data: Mapping[str, Any]) -> Block:
     raise AssertionError("unreachable")
 
 
-def block_append_many(*, items: Iterable[Mapping[str, Any]], batch_size: int = 2000) -> int:
-    """Append many blocks under one lock in one transaction (imports, benchmarks).
-
-    Same rules as block_append(); either every item is appended or none is.
+def block_append_many(
+    *, items: Iterable[tuple[Mapping[str, Any], str]], batch_size: int = 2000
+) -> int:
+    """Append many (data, subject) events under one lock in one transaction (imports,
+    benchmarks). Same rules as block_append(); either every item is appended or none is.
     Returns how many blocks were appended.
     """
     with transaction.atomic():
         tip = _Tip.locked()
         before = tip.size
         batch: list[Block] = []
-        for block in tip.extend(_validated_json(data) for data in items):
+        for block in tip.extend(_validated(data, subject) for data, subject in items):
             batch.append(block)
             if len(batch) >= batch_size:
                 _insert(batch)
@@ -95,15 +112,36 @@ def block_append_many(*, items: Iterable[Mapping[str, Any]], batch_size: int = 2
     return tip.size - before - (before == 0)  # the genesis block is not one of the items
 
 
-def verification_run(*, trigger: str, by: str = "", from_index: int = 0) -> Report:
-    """Verify the chain and record the outcome (the dashboard shows the latest)."""
+def verification_run(
+    *,
+    trigger: str,
+    by: str = "",
+    from_index: int = 0,
+    also: Iterable[Callable[[Report], None]] = (),
+    record: bool = True,
+) -> tuple[Report, VerificationRun | None]:
+    """Verify the chain, run the ``also`` checks on the report (checkpoints), and record
+    the outcome for the dashboard unless ``record`` is false.
+
+    The run is returned as None when it was not recorded: not asked for, or the database
+    refused the write (a read-only role verifying); the report stands either way.
+    """
     started_at = timezone.now()
     report = chain_verify(from_index=from_index)
-    verification_record(report=report, started_at=started_at, trigger=trigger, by=by)
-    return report
+    for check in also:
+        check(report)
+    if not record:
+        return report, None
+    try:
+        with transaction.atomic():
+            run = _verification_record(report=report, started_at=started_at, trigger=trigger, by=by)
+    except DatabaseError as exc:
+        log.warning("a verification run was not recorded: %s", exc)
+        return report, None
+    return report, run
 
 
-def verification_record(
+def _verification_record(
     *, report: Report, started_at: datetime, trigger: str, by: str = ""
 ) -> VerificationRun:
     """Keep the outcome of a verification run for the dashboard (not a block: a record)."""
@@ -119,30 +157,29 @@ def verification_record(
     )
 
 
-def derived_columns(data_json: str) -> dict[str, str]:
-    """The indexed copies of a block's data: its type and the resident it concerns."""
-    data = json.loads(data_json)
-    return {"type": str(data["type"]), "subject": str(data.get(SUBJECT_KEY) or "")}
-
-
-def _validated_json(data: Mapping[str, Any]) -> str:
+def _validated(data: Mapping[str, Any], subject: str) -> _Event:
     if not isinstance(data, Mapping):
-        raise LedgerError("block data must be a JSON object")
+        raise LedgerError("invalid_event", "block data must be a JSON object")
     kind = data.get("type")
     if not isinstance(kind, str) or not kind or len(kind) > 32:
-        raise LedgerError('block data needs a "type" of 1 to 32 characters')
-    subject = data.get(SUBJECT_KEY)
-    if subject is not None and (not isinstance(subject, str) or len(subject) > 64):
-        raise LedgerError(f'"{SUBJECT_KEY}" must be text of at most 64 characters')
+        raise LedgerError("invalid_event", 'block data needs a "type" of 1 to 32 characters')
     if kind == GENESIS_DATA["type"]:
-        raise LedgerError("the genesis block is created by the ledger itself")
+        raise LedgerError("invalid_event", "the genesis block is created by the ledger itself")
+    if not isinstance(subject, str) or len(subject) > 64:
+        raise LedgerError("invalid_event", "the subject must be text of at most 64 characters")
+    key = registry.subject_keys().get(kind, "")
+    if subject != (str(data.get(key) or "") if key else ""):
+        named = f"the value of its {key!r}" if key else "empty (its type names no subject)"
+        raise LedgerError("invalid_event", f"a {kind!r} event's subject must be {named}")
     try:
         data_json = crypto.canonical_json(data)
     except (TypeError, ValueError) as exc:
-        raise LedgerError(f"block data must be plain JSON: {exc}") from exc
+        raise LedgerError("invalid_event", f"block data must be plain JSON: {exc}") from exc
     if crypto.canonical_json(json.loads(data_json)) != data_json:
-        raise LedgerError("block data does not read back identically (use string keys)")
-    return data_json
+        raise LedgerError(
+            "invalid_event", "block data does not read back identically (use string keys)"
+        )
+    return data_json, kind, subject
 
 
 def _is_retryable(exc: OperationalError) -> bool:
@@ -153,9 +190,9 @@ def _is_retryable(exc: OperationalError) -> bool:
     return "database is locked" in message or "database table is locked" in message
 
 
-def _append_locked(data_json: str) -> Block:
+def _append_locked(event: _Event) -> Block:
     tip = _Tip.locked()
-    blocks = list(tip.extend([data_json]))
+    blocks = list(tip.extend([event]))
     _insert(blocks)
     tip.move_head()
     return blocks[-1]
@@ -175,14 +212,15 @@ class _Tip:
         head = _lock_head()
         return cls(head.size, head.hash, head.timestamp, keyring())
 
-    def extend(self, datas: Iterable[str]) -> Iterator[Block]:
-        """Blocks holding each data text in turn, after the genesis block if none exists."""
+    def extend(self, events: Iterable[_Event]) -> Iterator[Block]:
+        """Blocks holding each event in turn, after the genesis block if none exists."""
         if self.size == 0:
-            yield self._next(crypto.canonical_json(GENESIS_DATA))
-        for data_json in datas:
-            yield self._next(data_json)
+            yield self._next((crypto.canonical_json(GENESIS_DATA), GENESIS_DATA["type"], ""))
+        for event in events:
+            yield self._next(event)
 
-    def _next(self, data_json: str) -> Block:
+    def _next(self, event: _Event) -> Block:
+        data_json, kind, subject = event
         index = self.size
         prev_hash = self.hash if index else crypto.GENESIS_PREV_HASH
         # A server whose clock lags the last block's writer must not make time run backwards.
@@ -197,7 +235,8 @@ class _Tip:
             hash=block_hash,
             signature=crypto.sign(self.keys.current_key, block_hash),
             key_id=self.keys.current_id,
-            **derived_columns(data_json),
+            type=kind,
+            subject=subject,
         )
 
     def move_head(self) -> None:

@@ -2,13 +2,13 @@
 
 Streams blocks in index order in constant memory and reports every problem with the block's
 index and a reason. Other apps add checks (such as replaying resident status from scan
-events) through register_check(), so the ledger never imports them.
+events) through ledger.registry.register(checks=...), so the ledger never imports them.
 """
 
 import contextlib
 import hashlib
 import hmac
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -18,9 +18,9 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from ledger import crypto
+from ledger import crypto, registry
 from ledger.keys import keyring
-from ledger.models import SUBJECT_KEY, Block, ChainHead
+from ledger.models import Block, ChainHead
 
 MAX_PROBLEMS_KEPT = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between app servers
@@ -80,24 +80,6 @@ class Report:
         }
 
 
-# --- Extra checks ---------------------------------------------------------------------------
-
-ExtraCheck = Callable[[Report], None]
-_extra_checks: list[ExtraCheck] = []
-
-
-def register_check(check: ExtraCheck) -> ExtraCheck:
-    """Add a check that runs after the chain itself verified; it reports via report.add()."""
-    if check not in _extra_checks:
-        _extra_checks.append(check)
-    return check
-
-
-def unregister_check(check: ExtraCheck) -> None:
-    if check in _extra_checks:
-        _extra_checks.remove(check)
-
-
 # --- The pure core --------------------------------------------------------------------------
 
 
@@ -106,6 +88,8 @@ class ChainChecker:
 
     ``rows`` are tuples in ROW_FIELDS order. The checker keeps only the previous block's
     index, hash and timestamp, so memory stays constant however long the chain.
+    ``subject_keys`` maps an event type to the data key its subject column copies
+    (ledger.registry); the subject of any other type must be empty.
 
     Formats: the timestamp is matched and data parsed as a JSON object for every block. A
     hash or signature equal to one computed here is 64 lowercase hex by construction, and so
@@ -119,9 +103,11 @@ class ChainChecker:
         keys: Mapping[str, bytes],
         report: Report,
         *,
+        subject_keys: Mapping[str, str],
         expected_index: int = 0,
     ) -> None:
         self.keys = keys
+        self.subject_keys = subject_keys
         self.report = report
         self.expected_index = expected_index
         self.last_index: int | None = None
@@ -133,6 +119,7 @@ class ChainChecker:
         # as ledger.crypto.block_hash / sign, which the tests hold it to).
         add = self.report.add
         keys = self.keys
+        subject_key = self.subject_keys.get
         timestamp_ok = crypto.TIMESTAMP.fullmatch
         sha256 = hashlib.sha256
         hmac_digest = hmac.digest
@@ -164,8 +151,11 @@ class ChainChecker:
                 parsed = None
             if type(parsed) is not dict:
                 add(index, "format", "data is not a JSON object")
-            elif parsed.get("type") != kind or (parsed.get(SUBJECT_KEY) or "") != subject:
-                add(index, "format", "the type or subject column disagrees with the data")
+            else:
+                named_by = subject_key(kind)
+                named = str(parsed.get(named_by) or "") if named_by else ""
+                if parsed.get("type") != kind or named != subject:
+                    add(index, "format", "the type or subject column disagrees with the data")
             if index == 0 and (prev_hash != crypto.GENESIS_PREV_HASH or data != GENESIS_JSON):
                 add(index, "format", 'block 0 is not the genesis block {"type": "genesis"}')
 
@@ -263,7 +253,9 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
         report.head_size, report.head_hash = head.size, head.hash
 
     start = max(from_index - 1, 0)
-    checker = ChainChecker(keyring().keys, report, expected_index=start)
+    checker = ChainChecker(
+        keyring().keys, report, subject_keys=registry.subject_keys(), expected_index=start
+    )
     blocks = (
         Block.objects.filter(index__gte=start, index__lt=size)
         .order_by("index")
@@ -274,7 +266,7 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
     if head is not None:
         _check_head(report, checker, head, start)
     if extra_checks:  # always: an edited residents table must show next to chain problems too
-        for check in list(_extra_checks):
+        for check in registry.extra_checks():
             check(report)
     return report
 

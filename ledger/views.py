@@ -1,37 +1,22 @@
 """The ledger's staff pages: the event list, one block, the CSV export, a verification."""
 
 import csv
+import json
 from collections.abc import Iterator
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hostel.pagination import paginate
-from ledger import selectors, services
+from ledger import registry, selectors, services
 from ledger.forms import LedgerFilterForm
-from ledger.models import Block
 
 PAGE_SIZE = 50
-CSV_COLUMNS = [
-    "index",
-    "timestamp",
-    "type",
-    "resident_id",
-    "resident_name",
-    "room",
-    "mode",
-    "status",
-    "gate",
-    "by",
-    "hash",
-    "signature",
-    "key_id",
-]
 
 
 @login_required
@@ -40,6 +25,8 @@ def block_list(request: HttpRequest) -> HttpResponse:
     filters = LedgerFilterForm(request.GET or None)
     blocks = selectors.ledger_list(**filters.selector_arguments())
     page, query = paginate(request, blocks, PAGE_SIZE)
+    for entry in page:  # each event type's own cells (its app registered the template)
+        entry.template = registry.event_template(entry.type)
     return render(
         request,
         "ledger/list.html",
@@ -47,6 +34,7 @@ def block_list(request: HttpRequest) -> HttpResponse:
             "filters": filters,
             "page": page,
             "query": query,
+            "subject": registry.subject(),
             "verification": selectors.verification_latest(),
         },
     )
@@ -55,10 +43,12 @@ def block_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("ledger.view_block", raise_exception=True)
 def block_detail(request: HttpRequest, index: int) -> HttpResponse:
-    block = get_object_or_404(Block, index=index)
+    block = selectors.block_get(index)
+    if block is None:
+        raise Http404("no such block")
     neighbours = {
         "previous": block.index - 1 if block.index > 0 else None,
-        "next": block.index + 1 if Block.objects.filter(index=block.index + 1).exists() else None,
+        "next": block.index + 1 if selectors.block_has_successor(block) else None,
     }
     # "entry", not "block": inside {% block %} tags Django binds "block" to the tag itself.
     return render(request, "ledger/block.html", {"entry": block, **neighbours})
@@ -80,36 +70,27 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
-def _csv_rows(rows: Iterator[tuple]) -> Iterator[str]:
+def _csv_rows(rows: Iterator[tuple[int, str, str, str, str, str]]) -> Iterator[str]:
+    """index, timestamp, type, the registered data columns, then the block's proof."""
+    columns = registry.csv_columns()
     line = _Line()
     writer = csv.writer(line)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(["index", "timestamp", "type", *columns, "hash", "signature", "key_id"])
     yield line.take()
     for index, timestamp, data, block_hash, signature, key_id in rows:
-        payload = Block(data=data).payload
+        payload = json.loads(data)
+        values = [_cell(payload.get(column, "")) for column in columns]
         writer.writerow(
-            [
-                index,
-                timestamp,
-                payload.get("type", ""),
-                payload.get("resident_id", ""),
-                _cell(payload.get("resident_name", "")),
-                _cell(payload.get("room", "")),
-                payload.get("mode", ""),
-                payload.get("status", ""),
-                payload.get("gate", ""),
-                _cell(payload.get("by", "")),
-                block_hash,
-                signature,
-                key_id,
-            ]
+            [index, timestamp, payload.get("type", ""), *values, block_hash, signature, key_id]
         )
         yield line.take()
 
 
-def _cell(value: str) -> str:
+def _cell(value: object) -> object:
     # A name like "=HYPERLINK(...)" must not become a formula in a spreadsheet.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 class _Line:
@@ -128,7 +109,7 @@ class _Line:
 @permission_required("ledger.verify_chain", raise_exception=True)
 @require_POST
 def verify(request: HttpRequest) -> HttpResponse:
-    report = services.verification_run(trigger="site", by=request.user.get_username())
+    report, _ = services.verification_run(trigger="site", by=request.user.get_username())
     if report.valid:
         messages.success(request, f"The ledger is valid: {report.blocks} blocks checked.")
     else:

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from residents import services
+from residents.errors import ResidentError
 from residents.forms import ResidentForm
 from residents.models import Gate, Resident
 from residents.services import EDITABLE_FIELDS
@@ -80,7 +81,7 @@ class ResidentAdmin(admin.ModelAdmin):
         for resident in queryset:
             try:
                 service(resident=resident, by=request.user)
-            except services.ResidentError as exc:
+            except ResidentError as exc:
                 self.message_user(request, str(exc), messages.WARNING)
             else:
                 succeeded += 1

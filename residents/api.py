@@ -1,8 +1,10 @@
 """Residents and the gate over the REST API. One APIView per operation."""
 
-import base64
 import io
+from collections.abc import Callable
+from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -15,15 +17,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostel.api import Pagination, error_body, has_perm
-from residents import passes, selectors, services, uploads
-from residents.media import protected_file_response
-from residents.models import Resident
+from hostel.api import Pagination, UploadField, has_perm
+from residents import scan_selectors, scans, selectors, services, uploads
+from residents.media import pass_download_response, protected_file_response
+from residents.models import Resident, ScanMode
 from residents.services import EDITABLE_FIELDS
-from residents.views import pass_filename
 
 
-def _normalised(normalise, upload):
+def _normalised(normalise: Callable[[UploadedFile], Any], upload: UploadedFile) -> Any:
     try:
         return normalise(upload)
     except uploads.UploadError as exc:
@@ -88,10 +89,10 @@ class ResidentRegisterApi(APIView):
         photo = serializers.FileField(required=False)
         voice = serializers.FileField(required=False)
 
-        def validate_photo(self, upload) -> uploads.Photo:
+        def validate_photo(self, upload: UploadedFile) -> uploads.Photo:
             return _normalised(uploads.photo_enrol, upload)
 
-        def validate_voice(self, upload) -> uploads.Voice:
+        def validate_voice(self, upload: UploadedFile) -> uploads.Voice:
             return _normalised(uploads.voice_enrol, upload)
 
     @extend_schema(request=InputSerializer, responses={201: ResidentOutputSerializer})
@@ -157,16 +158,13 @@ class ResidentPassApi(APIView):
         resident = selectors.resident_get(pk)
         if resident is None or not resident.is_active:
             raise NotFound("No active resident with that id.")
-        response = HttpResponse(selectors.resident_pass_png(resident), content_type="image/png")
-        response["Cache-Control"] = "private, no-store"
-        response["Content-Disposition"] = f'attachment; filename="{pass_filename(resident)}"'
-        return response
+        return pass_download_response(resident)
 
 
-def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
+def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
     """The event (as its block recorded it) and the block's proof fields."""
     event = outcome.block.payload
-    resident = outcome.resident
+    score = outcome.score
     return {
         "event": {
             "resident_id": event["resident_id"],
@@ -177,7 +175,7 @@ def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
             "gate": event["gate"],
             "by": event["by"],
             "at": outcome.block.timestamp,
-            "photo_url": _photo_url(resident, request),
+            "photo_url": _photo_url(outcome.resident, request),
         },
         "block": {
             "index": outcome.block.index,
@@ -187,16 +185,9 @@ def scan_output(outcome: services.ScanOutcome, request: Request) -> dict:
             "key_id": outcome.block.key_id,
         },
         "replayed": outcome.replayed,
-        "distance": (
-            None
-            if outcome.distance is None or outcome.block.payload["mode"] != "face"
-            else round(outcome.distance, 4)
-        ),
-        "similarity": (
-            None
-            if outcome.distance is None or outcome.block.payload["mode"] != "voice"
-            else round(outcome.distance, 4)
-        ),
+        # A face's distance or a voice's similarity, under its own name.
+        "distance": round(score.value, 4) if score and score.kind == "distance" else None,
+        "similarity": round(score.value, 4) if score and score.kind == "similarity" else None,
     }
 
 
@@ -206,118 +197,78 @@ def _photo_url(resident: Resident | None, request: Request) -> str | None:
     return request.build_absolute_uri(reverse("api-resident-photo", args=[resident.pk]))
 
 
-def _upload_bytes(value: object, what: str) -> bytes:
-    """An upload sent as a file or as a data URL."""
-    if isinstance(value, str) and value.startswith("data:"):
-        try:
-            return base64.b64decode(value.split(",", 1)[1], validate=True)
-        except (IndexError, ValueError):
-            raise services.ScanRefused(
-                f"The {what}'s data URL is damaged.", code=f"invalid_{what}", status=400
-            ) from None
-    if hasattr(value, "read"):
-        return value.read(uploads.MAX_UPLOAD_BYTES + 1)
-    raise services.ScanRefused(
-        f"This scan needs a {what}: a file or a data URL.", code=f"invalid_{what}", status=400
-    )
-
-
-def _scan_voice(value: object):
-    try:
-        return uploads.voice_normalise(_upload_bytes(value, "voice")).samples
-    except uploads.UploadError as exc:
-        raise services.ScanRefused(str(exc), code="invalid_voice", status=400) from exc
-
-
-def _voice_claim(data: dict):
-    """The resident a voice scan claims to be (1:1): by id, or by their current pass."""
-    if data.get("resident_id"):
-        return data["resident_id"]
-    if not data.get("token"):
-        return None
-    try:
-        claim = passes.pass_read(data["token"])
-    except passes.PassError as exc:
-        raise services.ScanRefused(str(exc), code="invalid_pass", status=400) from exc
-    resident = selectors.resident_get(claim.resident_id)
-    if resident is not None and resident.pass_version != claim.version:
-        raise services.ScanRefused(
-            "This pass has been replaced by a newer one and no longer works.",
-            code="revoked_pass",
-            status=403,
-            resident=resident,
-        )
-    return claim.resident_id
-
-
-def _scan_photo(value: object) -> Image.Image:
-    """The photo of a face scan, sent as a file or as a data URL; refused if not an image."""
-    try:
-        photo = uploads.photo_normalise(_upload_bytes(value, "photo"))
-    except uploads.UploadError as exc:
-        raise services.ScanRefused(str(exc), code="invalid_photo", status=400) from exc
-    return Image.open(io.BytesIO(photo.jpeg))
-
-
 class ScanApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.record_scan")]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        mode = serializers.ChoiceField(choices=["qr", "manual", "face", "voice"])
+        mode = serializers.ChoiceField(choices=ScanMode.choices)
         token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
         resident_id = serializers.UUIDField(required=False)
         gate = serializers.SlugField(required=False, default="main", max_length=40)
         scan_id = serializers.UUIDField(required=False)
+        photo = UploadField(
+            what="photo", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
+        )
+        voice = UploadField(
+            what="voice", code="invalid_voice", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
+        )
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            needs = {ScanMode.FACE: "photo", ScanMode.VOICE: "voice"}.get(attrs["mode"])
+            if needs and needs not in attrs:
+                field = self.fields[needs]
+                raise serializers.ValidationError({needs: [field.missing_message]}, code=field.code)
+            return attrs
 
     @extend_schema(request=InputSerializer, responses={201: dict})
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        gate = selectors.gate_list().filter(slug=data["gate"]).first()
-        if gate is None:
-            return Response(
-                error_body("unknown_gate", f"There is no active gate {data['gate']!r}."),
-                status=status.HTTP_400_BAD_REQUEST,
+        gate = scans.gate_for_scan(data["gate"])
+        if data["mode"] == ScanMode.VOICE:
+            outcome = scans.voice_scan_record(
+                by=request.user,
+                gate=gate,
+                samples=uploads.voice_normalise(data["voice"]).samples,
+                claimed=data.get("resident_id"),
+                token=data.get("token", ""),
+                scan_id=data.get("scan_id"),
             )
-        try:
-            if data["mode"] == "voice":
-                outcome = services.voice_scan_record(
-                    by=request.user,
-                    gate=gate,
-                    samples=_scan_voice(request.data.get("voice")),
-                    claimed=_voice_claim(data),
-                    scan_id=data.get("scan_id"),
-                )
-            elif data["mode"] == "face":
-                outcome = services.face_scan_record(
-                    by=request.user,
-                    gate=gate,
-                    image=_scan_photo(request.data.get("photo")),
-                    scan_id=data.get("scan_id"),
-                )
-            else:
-                outcome = services.scan_record(
-                    by=request.user,
-                    gate=gate,
-                    mode=data["mode"],
-                    token=data.get("token", ""),
-                    resident_id=data.get("resident_id"),
-                    scan_id=data.get("scan_id"),
-                )
-        except services.ScanRefused as refusal:
-            body = error_body(refusal.code, str(refusal))
-            if refusal.resident is not None:
-                body["error"]["resident"] = {
-                    "id": str(refusal.resident.pk),
-                    "name": refusal.resident.name,
-                    "room": refusal.resident.room,
-                    "status": refusal.resident.status,
-                    "photo_url": _photo_url(refusal.resident, request),
-                }
-            return Response(body, status=refusal.status)
+        elif data["mode"] == ScanMode.FACE:
+            photo = uploads.photo_normalise(data["photo"])
+            outcome = scans.face_scan_record(
+                by=request.user,
+                gate=gate,
+                image=Image.open(io.BytesIO(photo.jpeg)),
+                scan_id=data.get("scan_id"),
+            )
+        else:
+            outcome = scans.scan_record(
+                by=request.user,
+                gate=gate,
+                mode=data["mode"],
+                token=data.get("token", ""),
+                resident_id=data.get("resident_id"),
+                scan_id=data.get("scan_id"),
+            )
         return Response(scan_output(outcome, request), status=status.HTTP_201_CREATED)
+
+    def error_details(self, exc: Exception) -> dict[str, Any]:
+        """A refusal names who it was, where known, so the guard sees their photo."""
+        resident = getattr(exc, "resident", None)
+        if resident is None:
+            return {}
+        return {
+            "resident": {
+                "id": str(resident.pk),
+                "name": resident.name,
+                "room": resident.room,
+                "status": resident.status,
+                "photo_url": _photo_url(resident, self.request),
+            }
+        }
 
 
 class OccupancyApi(APIView):
@@ -326,5 +277,5 @@ class OccupancyApi(APIView):
     @extend_schema(responses={200: dict})
     def get(self, request: Request) -> Response:
         counts = selectors.occupancy()
-        inside = selectors.residents_inside().values("id", "name", "room")
+        inside = scan_selectors.residents_inside().values("id", "name", "room")
         return Response({**counts, "residents_in": list(inside)})

@@ -7,9 +7,26 @@ class ResidentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # verify_chain also replays scans against resident status; the ledger app stays
-        # ignorant of residents: the check plugs into its registry.
-        from ledger.verification import register_check
+        # The ledger stays ignorant of residents: they tell it what their events are, which
+        # fields its filters and CSV export offer, and add the status replay to verify_chain.
+        from ledger import registry
         from residents.checks import resident_status_check
+        from residents.models import ScanMode
 
-        register_check(resident_status_check)
+        template = "residents/_ledger_event.html"
+        registry.register(
+            event_types=[
+                registry.EventType("scan", "Scans", "resident_id", template),
+                registry.EventType("register", "Registrations", "resident_id", template),
+                registry.EventType("update", "Edits", "resident_id", template),
+                registry.EventType("deactivate", "Move-outs", "resident_id", template),
+                registry.EventType("pass_reissue", "Pass reissues", "resident_id", template),
+            ],
+            fields=[
+                registry.EventField("mode", "Mode", ("scan",), tuple(ScanMode.choices)),
+                registry.EventField("gate", "Gate", ("scan",)),
+            ],
+            csv_columns=["resident_id", "resident_name", "room", "mode", "status", "gate", "by"],
+            subject=registry.Subject(param="resident", label="Resident"),
+            checks=[resident_status_check],
+        )

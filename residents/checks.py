@@ -1,7 +1,17 @@
-"""The residents' check for chain_verify(): stored status against the replayed scans."""
+"""What residents add to chain verification: stored status against the replayed scans.
 
+resident_status_check plugs into ledger.verification's registry of extra checks (see
+ResidentsConfig.ready), so the ledger never imports residents.
+"""
+
+import json
+
+import orjson
+from django.db import transaction
+
+from ledger import selectors as ledger_selectors
 from ledger.verification import Report
-from residents.selectors import status_disagreements
+from residents.models import Resident
 
 
 def resident_status_check(report: Report) -> None:
@@ -12,3 +22,41 @@ def resident_status_check(report: Report) -> None:
             f"{resident.name} (room {resident.room}, {resident.id}) is stored as "
             f"{resident.status} but the ledger's scans say {expected}",
         )
+
+
+def status_replay() -> dict[str, str]:
+    """Each resident's status as the scan blocks say it (the last scan wins)."""
+    replayed: dict[str, str] = {}
+    for subject, data in ledger_selectors.events_in_order("scan"):
+        status = orjson.loads(data).get("status")
+        if status in ("IN", "OUT"):
+            replayed[subject] = status
+    return replayed
+
+
+def status_disagreements() -> list[tuple[Resident, str]]:
+    """Residents whose stored status differs from the replay of their scans (no scan: OUT).
+
+    Inside chain_verify's snapshot (PostgreSQL) the two reads agree in time. Without one
+    (SQLite), a scan can land between them; each suspect is then re-read in a short
+    transaction, which on SQLite holds the write lock, so only real disagreements remain.
+    """
+    replayed = status_replay()
+    suspects = [
+        (resident, replayed.get(str(resident.id), Resident.Status.OUT))
+        for resident in Resident.objects.only("id", "name", "room", "status").iterator(2000)
+    ]
+    suspects = [
+        (resident, expected) for resident, expected in suspects if resident.status != expected
+    ]
+    if not suspects or transaction.get_connection().in_atomic_block:
+        return suspects
+    confirmed = []
+    for resident, _ in suspects:
+        with transaction.atomic():
+            current = Resident.objects.only("id", "name", "room", "status").get(pk=resident.pk)
+            last = ledger_selectors.subject_history(str(resident.pk), kind="scan").first()
+            expected = json.loads(last.data).get("status") if last else Resident.Status.OUT
+            if current.status != expected:
+                confirmed.append((current, expected))
+    return confirmed

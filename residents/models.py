@@ -1,11 +1,14 @@
 """Residents: who lives here, how to reach them, and whether they are in."""
 
 import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+
+from residents.errors import ScanRefused
 
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$",
@@ -87,6 +90,13 @@ class Resident(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.room})"
 
+    def seconds_since_scan(self, now: datetime, *, within: timedelta) -> int | None:
+        """Whole seconds since this resident's last scan, if it was less than ``within``
+        ago (a repeat to ignore); None otherwise."""
+        if self.last_scan_at is None or now - self.last_scan_at >= within:
+            return None
+        return max(0, int((now - self.last_scan_at).total_seconds()))
+
 
 class Gate(models.Model):
     """A place where residents are scanned. Superusers manage gates in the admin."""
@@ -111,6 +121,33 @@ class Gate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def status_after(self, resident: Resident) -> str:
+        """The status a scan here gives ``resident``: the other one. An entry-only gate
+        refuses someone already IN, an exit-only gate someone already OUT (anti-passback)."""
+        inside, outside = Resident.Status.IN, Resident.Status.OUT
+        one_way = {
+            Gate.Mode.ENTRY: (inside, "in", " They must leave through an exit first."),
+            Gate.Mode.EXIT: (outside, "out", ""),
+        }
+        if self.mode in one_way and resident.status == one_way[self.mode][0]:
+            _, direction, advice = one_way[self.mode]
+            raise ScanRefused(
+                "anti_passback",
+                f"{resident.name} is already {resident.status}: {self.name} only lets "
+                f"residents {direction} (anti-passback).{advice}",
+                resident=resident,
+            )
+        return outside if resident.status == inside else inside
+
+
+class ScanMode(models.TextChoices):
+    """How a resident was identified at the gate: the one list of scan modes."""
+
+    QR = "qr", "QR"
+    MANUAL = "manual", "Manual"
+    FACE = "face", "Face"
+    VOICE = "voice", "Voice"
 
 
 class ScanRequest(models.Model):

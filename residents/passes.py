@@ -10,7 +10,8 @@ import io
 import uuid
 from dataclasses import dataclass
 
-import segno
+import qrcode
+import qrcode.constants
 from django.core import signing
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -55,9 +56,21 @@ def pass_read(token: str) -> PassClaim:
 
 
 def qr_png(token: str, *, scale: int = 10) -> bytes:
+    """The token as a QR code (error correction M, a 4-module quiet zone), 1-bit PNG."""
+    code = qrcode.QRCode(
+        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=scale, border=4
+    )
+    code.add_data(token)
+    code.make(fit=True)
     out = io.BytesIO()
-    segno.make_qr(token, error="m").save(out, kind="png", scale=scale, border=4)
+    code.make_image().save(out, format="PNG")
     return out.getvalue()
+
+
+def pass_filename(*, room: str, resident_id: uuid.UUID) -> str:
+    """A download name for a pass card that is safe in any file system and header."""
+    room = "".join(c for c in room if c.isalnum() or c in "-_") or "room"
+    return f"pass-{room}-{resident_id.hex[:8]}.png"
 
 
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from hostel.errors import DomainError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -32,8 +34,9 @@ VOICE_MIN_SECONDS = 0.5
 VOICE_RATE = 16_000
 
 
-class UploadError(ValueError):
-    """The upload is refused; the message says why in words a guard can act on."""
+class UploadError(DomainError):
+    """The upload is refused; the message says why in words a guard can act on. The code is
+    "invalid_photo" or "invalid_voice", or the biometric refusal ("no_face", "silence"…)."""
 
 
 @dataclass(frozen=True)
@@ -52,50 +55,60 @@ class Voice:
     embedding: "np.ndarray | None" = None  # the speaker embedding, when enrolled
 
 
-def _read_limited(stream: io.BufferedIOBase | bytes, what: str) -> bytes:
+def _read_limited(stream: io.BufferedIOBase | bytes, what: str, code: str) -> bytes:
     if isinstance(stream, bytes | bytearray):
         data = bytes(stream)
     else:
         data = stream.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"The {what} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB.")
+        raise UploadError(
+            code, f"The {what} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB."
+        )
     if not data:
-        raise UploadError(f"The {what} is empty.")
+        raise UploadError(code, f"The {what} is empty.")
     return data
 
 
 def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
-    data = _read_limited(upload, "photo")
+    data = _read_limited(upload, "photo", "invalid_photo")
     try:
         image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise UploadError("The photo is not an image (use a JPEG, PNG or WebP photo).") from None
+        raise UploadError(
+            "invalid_photo", "The photo is not an image (use a JPEG, PNG or WebP photo)."
+        ) from None
     except Image.DecompressionBombError:
         raise UploadError(
+            "invalid_photo",
             f"The photo has too many pixels; at most {MAX_PIXELS // 1_000_000} megapixels "
-            "are accepted."
+            "are accepted.",
         ) from None
     if image.format not in PHOTO_FORMATS:
         raise UploadError(
-            f"{image.format or 'This'} images are not accepted; use a JPEG, PNG or WebP photo."
+            "invalid_photo",
+            f"{image.format or 'This'} images are not accepted; use a JPEG, PNG or WebP photo.",
         )
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise UploadError(
+            "invalid_photo",
             f"The photo is {width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} "
-            "megapixels are accepted."
+            "megapixels are accepted.",
         )
     if image.format != "MPO" and getattr(image, "n_frames", 1) > 1:
-        raise UploadError("Animated images are not accepted; use a still photo.")
+        raise UploadError("invalid_photo", "Animated images are not accepted; use a still photo.")
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise UploadError("The photo is damaged or incomplete; take or upload it again.") from None
+        raise UploadError(
+            "invalid_photo", "The photo is damaged or incomplete; take or upload it again."
+        ) from None
     image = ImageOps.exif_transpose(image)
     if min(image.size) < PHOTO_MIN_SIDE:
         raise UploadError(
+            "invalid_photo",
             f"The photo is only {image.width}x{image.height} pixels; at least "
-            f"{PHOTO_MIN_SIDE} pixels on each side are needed to see a face."
+            f"{PHOTO_MIN_SIDE} pixels on each side are needed to see a face.",
         )
     image = image.convert("RGB")
     image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
@@ -112,7 +125,9 @@ def photo_enrol(upload: io.BufferedIOBase | bytes) -> Photo:
     try:
         descriptor = face.face_embed(Image.open(io.BytesIO(photo.jpeg)))
     except face.FaceError as exc:
-        raise UploadError(f"{exc} The resident can be registered without a photo.") from exc
+        raise UploadError(
+            exc.code, f"{exc} The resident can be registered without a photo."
+        ) from exc
     return Photo(photo.jpeg, photo.width, photo.height, descriptor)
 
 
@@ -127,7 +142,7 @@ def voice_enrol(upload: io.BufferedIOBase | bytes) -> Voice:
     try:
         embedding = voice.voice_embed(sample.samples, min_speech=ENROL_MIN_SPEECH_SECONDS)
     except voice.VoiceError as exc:
-        raise UploadError(f"{exc} (Enrolment needs about 3 s of speech.)") from exc
+        raise UploadError(exc.code, f"{exc} (Enrolment needs about 3 s of speech.)") from exc
     return Voice(sample.wav, sample.seconds, sample.samples, embedding)
 
 
@@ -135,13 +150,13 @@ def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
     import av  # imported here: PyAV and numpy are heavy, and most processes never need them
     import numpy as np
 
-    data = _read_limited(upload, "voice recording")
+    data = _read_limited(upload, "voice recording", "invalid_voice")
     chunks = []
     total = 0
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
-                raise UploadError("The voice recording has no sound in it.")
+                raise UploadError("invalid_voice", "The voice recording has no sound in it.")
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="s16", layout="mono", rate=VOICE_RATE)
             limit = int((VOICE_MAX_SECONDS + 0.5) * VOICE_RATE)
@@ -152,7 +167,8 @@ def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
                     total += chunk.size
                 if total > limit:
                     raise UploadError(
-                        f"The voice recording is longer than {VOICE_MAX_SECONDS:.0f} seconds."
+                        "invalid_voice",
+                        f"The voice recording is longer than {VOICE_MAX_SECONDS:.0f} seconds.",
                     )
             for out in resampler.resample(None):
                 chunk = out.to_ndarray().reshape(-1)
@@ -162,13 +178,16 @@ def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
         raise
     except (av.error.FFmpegError, ValueError, IndexError):
         raise UploadError(
-            "The voice recording could not be read as audio (use webm, ogg, m4a, mp3 or wav)."
+            "invalid_voice",
+            "The voice recording could not be read as audio (use webm, ogg, m4a, mp3 or wav).",
         ) from None
     seconds = total / VOICE_RATE
     if seconds > VOICE_MAX_SECONDS:
-        raise UploadError(f"The voice recording is longer than {VOICE_MAX_SECONDS:.0f} seconds.")
+        raise UploadError(
+            "invalid_voice", f"The voice recording is longer than {VOICE_MAX_SECONDS:.0f} seconds."
+        )
     if seconds < VOICE_MIN_SECONDS:
-        raise UploadError("The voice recording is too short.")
+        raise UploadError("invalid_voice", "The voice recording is too short.")
     pcm = np.concatenate(chunks).astype(np.int16)
     out = io.BytesIO()
     with wave.open(out, "wb") as writer:

@@ -8,9 +8,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hostel.pagination import paginate
-from residents import passes, selectors, services
+from residents import passes, scan_selectors, selectors, services
+from residents.errors import ResidentError
 from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
-from residents.media import protected_file_response
+from residents.media import pass_download_response, private_png_response, protected_file_response
 from residents.models import Resident
 
 PAGE_SIZE = 25
@@ -73,7 +74,7 @@ def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
             services.resident_deactivate(
                 resident=resident, by=request.user, moved_out_on=form.cleaned_data["moved_out_on"]
             )
-        except services.ResidentError as exc:
+        except ResidentError as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, f"{resident.name} moved out; their pass no longer works.")
@@ -88,7 +89,7 @@ def pass_reissue(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk)
     try:
         services.pass_reissue(resident=resident, by=request.user)
-    except services.ResidentError as exc:
+    except ResidentError as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, "New pass issued. Older printouts no longer open the gate.")
@@ -107,17 +108,13 @@ def pass_card(request: HttpRequest, pk: str) -> HttpResponse:
 def pass_qr(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk, is_active=True)
     png = passes.qr_png(passes.pass_token(resident.pk, resident.pass_version))
-    return _private_png(png)
+    return private_png_response(png)
 
 
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def pass_png(request: HttpRequest, pk: str) -> HttpResponse:
-    resident = get_object_or_404(Resident, pk=pk, is_active=True)
-    png = selectors.resident_pass_png(resident)
-    response = _private_png(png)
-    response["Content-Disposition"] = f'attachment; filename="{pass_filename(resident)}"'
-    return response
+    return pass_download_response(get_object_or_404(Resident, pk=pk, is_active=True))
 
 
 @login_required
@@ -142,7 +139,7 @@ def _resident_file(pk: str, field: str, content_type: str) -> FileResponse | Htt
 @login_required
 @permission_required("residents.record_scan", raise_exception=True)
 def scan_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "residents/scan.html", {"gates": selectors.gate_list()})
+    return render(request, "residents/scan.html", {"gates": scan_selectors.gate_list()})
 
 
 def _posted(request: HttpRequest) -> tuple:
@@ -150,14 +147,3 @@ def _posted(request: HttpRequest) -> tuple:
     if request.method == "POST":
         return request.POST, request.FILES
     return None, None
-
-
-def pass_filename(resident: Resident) -> str:
-    room = "".join(c for c in resident.room if c.isalnum() or c in "-_") or "room"
-    return f"pass-{room}-{resident.pk.hex[:8]}.png"
-
-
-def _private_png(png: bytes) -> HttpResponse:
-    response = HttpResponse(png, content_type="image/png")
-    response["Cache-Control"] = "private, no-store"
-    return response

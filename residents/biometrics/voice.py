@@ -132,12 +132,6 @@ def voice_embed(samples: np.ndarray, *, min_speech: float = 1.5) -> np.ndarray:
     return (embedding / np.linalg.norm(embedding)).astype(np.float32)
 
 
-def voice_enrolment(embeddings: list[np.ndarray]) -> np.ndarray:
-    """One voiceprint from several recordings: the normalised mean of their embeddings."""
-    mean = np.mean(np.stack(embeddings), axis=0)
-    return (mean / np.linalg.norm(mean)).astype(np.float32)
-
-
 def voice_identify(
     probe: np.ndarray, gallery: np.ndarray, *, threshold: float, margin: float
 ) -> tuple[Match | None, Match | None]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import segno
 from PIL import Image
 
 # Playwright's sync API keeps an event loop in this thread; the test code around it still
@@ -16,6 +15,8 @@ from PIL import Image
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from residents import passes
 
 CHROMIUM = os.environ.get("HOSTEL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,10 +87,7 @@ def write_y4m(path: Path, frame: Image.Image, frames: int = 20) -> Path:
 def qr_frame(text: str, size: tuple[int, int] = (640, 480)) -> Image.Image:
     """The QR of ``text`` centred on a grey frame, as a phone camera would see a pass."""
     frame = Image.new("L", size, 128)
-    code = segno.make_qr(text, error="m")
-    buffer = io.BytesIO()
-    code.save(buffer, kind="png", scale=6, border=4)
-    qr = Image.open(buffer).convert("L")
+    qr = Image.open(io.BytesIO(passes.qr_png(text, scale=6))).convert("L")
     frame.paste(qr, ((size[0] - qr.width) // 2, (size[1] - qr.height) // 2))
     return frame
 

@@ -165,14 +165,14 @@ def test_rotating_keys_keeps_old_blocks_valid(settings) -> None:
 
 @pytest.mark.django_db
 def test_append_many_writes_all_or_nothing() -> None:
-    appended = block_append_many(items=({"type": "test", "n": n} for n in range(50)))
+    appended = block_append_many(items=(({"type": "test", "n": n}, "") for n in range(50)))
 
     assert appended == 50
     assert ChainHead.objects.get().size == 51
     assert chain_verify().valid
 
     with pytest.raises(LedgerError):
-        block_append_many(items=[{"type": "test"}, {"type": "test", "bad": {1, 2}}])
+        block_append_many(items=[({"type": "test"}, ""), ({"type": "test", "bad": {1, 2}}, "")])
     assert ChainHead.objects.get().size == 51
     assert Block.objects.count() == 51
 

@@ -8,15 +8,13 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger import crypto
+from ledger import crypto, registry
 from ledger.models import Block
 from ledger.verification import (
     ROW_FIELDS,
     ChainChecker,
     Report,
     chain_verify,
-    register_check,
-    unregister_check,
 )
 
 MIDDLE = 5
@@ -217,14 +215,14 @@ def test_registered_extra_checks_report_through_the_same_report(ten) -> None:
     def status_replay(report: Report) -> None:
         report.add(None, "resident_status", "resident 7 is IN but the ledger says OUT")
 
-    register_check(status_replay)
+    registry.register(checks=[status_replay])
     try:
         report = chain_verify()
         assert not report.valid
         assert report.problems[-1].code == "resident_status"
         assert chain_verify(extra_checks=False).valid
     finally:
-        unregister_check(status_replay)
+        registry.unregister_check(status_replay)
     assert chain_verify().valid
 
 
@@ -237,7 +235,9 @@ def _rows(chain_length: int = 8) -> list[tuple]:
 
 def _check(rows: list[tuple], keys, expected_index: int = 0) -> Report:
     report = Report()
-    ChainChecker(keys, report, expected_index=expected_index).check(rows)
+    ChainChecker(
+        keys, report, subject_keys=registry.subject_keys(), expected_index=expected_index
+    ).check(rows)
     return report
 
 

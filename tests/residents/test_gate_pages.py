@@ -9,7 +9,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from ledger.models import Block, VerificationRun
-from residents import passes, services
+from residents import passes, scan_selectors, scans, services
 from residents.models import Gate
 
 
@@ -21,7 +21,7 @@ def scanned(resident, guard, warden, settings):
     bo = services.resident_register(by=warden, name="Bo Lindqvist", room="A-101")
     eve = services.resident_register(by=warden, name='=HYPERLINK("http://x")', room="E-1")
     for person in (resident, eve):
-        services.scan_record(by=guard, gate=gate, mode="qr", token=passes.pass_token(person.pk, 1))
+        scans.scan_record(by=guard, gate=gate, mode="qr", token=passes.pass_token(person.pk, 1))
     return {"ada": resident, "bo": bo, "eve": eve}
 
 
@@ -131,6 +131,7 @@ def test_the_read_apis_for_ledger_occupancy_and_verification(scanned, guard):
     }
     assert verified == {
         "valid": True,
+        "from_index": 0,
         "blocks": 6,
         "head": verified["head"],
         "problem_count": 0,
@@ -156,13 +157,11 @@ def test_the_curfew_list_follows_the_night_even_after_midnight(settings, db, cur
 
     from django.utils import timezone
 
-    from residents import selectors
-
     settings.CURFEW = curfew
     hour, minute = map(int, clock.split(":"))
     moment = timezone.make_aware(datetime(2026, 11, 24, hour, minute))
 
-    assert (selectors.residents_out_after_curfew(moment) is not None) == listed
+    assert (scan_selectors.residents_out_after_curfew(moment) is not None) == listed
 
 
 def test_the_verify_api_changes_nothing(scanned, guard):

@@ -8,7 +8,7 @@ from django.db import connection
 
 from ledger.models import Block
 from ledger.verification import chain_verify
-from residents import passes, selectors, services
+from residents import checks, passes, scans, services
 from residents.models import Gate, Resident
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
@@ -51,11 +51,11 @@ def test_one_resident_at_two_gates_at_once_is_recorded_once(staff) -> None:
     token = passes.pass_token(ada.pk, 1)
 
     results = run_together(
-        [lambda g=g: services.scan_record(by=guard, gate=g, mode="qr", token=token) for g in gates]
+        [lambda g=g: scans.scan_record(by=guard, gate=g, mode="qr", token=token) for g in gates]
     )
 
-    accepted = [r for r in results if isinstance(r, services.ScanOutcome)]
-    refusals = [r for r in results if isinstance(r, services.ScanRefused)]
+    accepted = [r for r in results if isinstance(r, scans.ScanOutcome)]
+    refusals = [r for r in results if isinstance(r, scans.ScanRefused)]
     assert len(accepted) == 1 and len(refusals) == 1, results
     assert refusals[0].code == "duplicate_scan"
     assert Block.objects.filter(type="scan").count() == 1
@@ -72,7 +72,7 @@ def test_fifty_residents_scanned_at_once_give_fifty_blocks_and_a_consistent_repl
     ]
     gate = Gate.objects.get(slug="main")
     jobs = [
-        lambda r=r: services.scan_record(
+        lambda r=r: scans.scan_record(
             by=guard, gate=gate, mode="qr", token=passes.pass_token(r.pk, 1)
         )
         for r in residents
@@ -80,8 +80,8 @@ def test_fifty_residents_scanned_at_once_give_fifty_blocks_and_a_consistent_repl
 
     results = run_together(jobs)
 
-    assert all(isinstance(r, services.ScanOutcome) for r in results), results
+    assert all(isinstance(r, scans.ScanOutcome) for r in results), results
     assert Block.objects.filter(type="scan").count() == 50
     assert set(Resident.objects.values_list("status", flat=True)) == {"IN"}
-    assert selectors.status_disagreements() == []
+    assert checks.status_disagreements() == []
     assert chain_verify().valid

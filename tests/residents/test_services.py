@@ -5,6 +5,7 @@ from django.core.files.storage import default_storage
 from ledger.models import Block, ChainHead
 from ledger.verification import chain_verify
 from residents import services, uploads
+from residents.errors import ResidentError
 from residents.models import Resident
 from tests.residents.conftest import photo_bytes, speech_wav
 
@@ -78,8 +79,8 @@ def test_a_failure_after_the_block_rolls_back_resident_block_and_files(warden, m
     files_before = media_files()
     original = services.block_append
 
-    def append_then_fail(*, data):
-        original(data=data)
+    def append_then_fail(*, data, subject):
+        original(data=data, subject=subject)
         raise RuntimeError("the disk filled up right after the block")
 
     monkeypatch.setattr(services, "block_append", append_then_fail)
@@ -140,7 +141,7 @@ def test_deactivate_records_the_move_out_once(resident, warden) -> None:
     resident.refresh_from_db()
     assert not resident.is_active and resident.moved_out_on is not None
     assert blocks_of(resident)[-1]["type"] == "deactivate"
-    with pytest.raises(services.ResidentError, match="already moved out"):
+    with pytest.raises(ResidentError, match="already moved out"):
         services.resident_deactivate(resident=resident, by=warden)
     assert [b["type"] for b in blocks_of(resident)] == ["register", "deactivate"]
 
@@ -158,7 +159,7 @@ def test_a_moved_out_residents_pass_cannot_be_reissued(resident, warden) -> None
     services.resident_deactivate(resident=resident, by=warden)
     before = Block.objects.count()
 
-    with pytest.raises(services.ResidentError, match="moved out"):
+    with pytest.raises(ResidentError, match="moved out"):
         services.pass_reissue(resident=resident, by=warden)
 
     resident.refresh_from_db()

@@ -1,6 +1,7 @@
 """Verify the ledger. Exit codes: 0 valid, 1 problems found, 2 could not run."""
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -9,11 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import mail_admins
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
-from django.utils import timezone
 
 from ledger.checkpoints import CheckpointError, checkpoint_check, checkpoint_load
-from ledger.services import verification_record
-from ledger.verification import Report, chain_verify
+from ledger.services import verification_run
+from ledger.verification import Report
 
 
 class Command(BaseCommand):
@@ -63,20 +63,31 @@ class Command(BaseCommand):
         try:
             if not settings.LEDGER_HMAC_KEYS:
                 raise ImproperlyConfigured("no ledger key is configured (LEDGER_HMAC_KEY)")
-            checkpoints = self._checkpoints(options)
-            started_at = timezone.now()
-            report = chain_verify(from_index=options["from_index"])
-            for path, checkpoint in checkpoints:
-                checkpoint_check(
-                    report, checkpoint, public_key=options["checkpoint_key"], name=path.name
+            checks = [
+                partial(
+                    checkpoint_check,
+                    checkpoint=checkpoint,
+                    public_key=options["checkpoint_key"],
+                    name=path.name,
                 )
+                for path, checkpoint in self._checkpoints(options)
+            ]
+            report, run = verification_run(
+                trigger="command",
+                from_index=options["from_index"],
+                also=checks,
+                record=not options["no_record"],
+            )
         except (ImproperlyConfigured, CheckpointError) as exc:
             raise CommandError(f"cannot verify: {exc}", returncode=2) from exc
         except DatabaseError as exc:
             raise CommandError(f"cannot verify: database error: {exc}", returncode=2) from exc
 
-        if not options["no_record"]:
-            self._record(report, started_at)
+        if run is None and not options["no_record"]:
+            self.stderr.write(
+                "note: this run's result was not recorded (the database refused the write); "
+                "a read-only role should pass --no-record"
+            )
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         elif not (options["quiet"] and report.valid):
@@ -91,13 +102,6 @@ class Command(BaseCommand):
                 fail_silently=False,
             )
         raise CommandError(f"{report.problem_count} problem(s) found", returncode=1)
-
-    def _record(self, report: Report, started_at: Any) -> None:
-        """Keep the result for the dashboard; a read-only database only costs a note."""
-        try:
-            verification_record(report=report, started_at=started_at, trigger="command")
-        except DatabaseError as exc:
-            self.stderr.write(f"note: this run's result was not recorded ({exc}); --no-record")
 
     def _checkpoints(self, options: dict[str, Any]) -> list[tuple[Path, dict[str, Any]]]:
         if not options["checkpoint"]:

@@ -1,0 +1,286 @@
+"""The gate: record a resident passing, by pass (QR), by hand, by face or by voice.
+
+One transaction per scan: lock the resident's row, replay a known scan id (so a retried
+request returns the first result and never toggles twice), refuse revoked passes and
+moved-out residents, ignore repeats within the debounce window, apply the gate's rule
+(Gate.status_after), then write the status and its ledger block together. Every refusal
+raises ScanRefused and records nothing.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ledger import selectors as ledger_selectors
+from ledger.models import Block
+from ledger.services import block_append
+from residents import passes
+from residents.errors import ScanRefused
+from residents.models import Gate, Resident, ScanMode, ScanRequest
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+SCAN_MIN_SPEECH_SECONDS = 1.5
+
+
+@dataclass(frozen=True)
+class Score:
+    """How closely a biometric scan matched: a face's distance (lower is closer) or a
+    voice's similarity (higher is closer)."""
+
+    kind: Literal["distance", "similarity"]
+    value: float
+
+
+@dataclass(frozen=True)
+class ScanOutcome:
+    resident: Resident
+    block: Block
+    replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
+    score: Score | None = None  # face and voice scans
+
+
+def gate_for_scan(slug: str) -> Gate:
+    """The active gate ``slug`` names; refused if there is none."""
+    gate = Gate.objects.filter(slug=slug, is_active=True).first()
+    if gate is None:
+        raise ScanRefused("unknown_gate", f"There is no active gate {slug!r}.")
+    return gate
+
+
+def resident_from_pass(token: str, *, lock: bool = False) -> Resident:
+    """The resident whose current pass ``token`` is: the one place a pass becomes a person.
+
+    Refused when the token is not a pass this server signed (``invalid_pass``), names
+    nobody registered (``unknown_resident``) or was replaced by a newer pass
+    (``revoked_pass``). With ``lock`` the resident's row is locked for the transaction.
+    """
+    try:
+        claim = passes.pass_read(token)
+    except passes.PassError as exc:
+        raise ScanRefused("invalid_pass", str(exc)) from exc
+    resident = _resident(claim.resident_id, lock=lock)
+    if resident is None:
+        raise ScanRefused("unknown_resident", "This pass belongs to nobody registered here.")
+    if claim.version != resident.pass_version:
+        raise ScanRefused(
+            "revoked_pass",
+            "This pass has been replaced by a newer one and no longer works. Ask the resident "
+            "for their current pass.",
+            resident=resident,
+        )
+    return resident
+
+
+def scan_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: str,
+    token: str = "",
+    resident_id: uuid.UUID | None = None,
+    scan_id: uuid.UUID | None = None,
+    score: Score | None = None,
+) -> ScanOutcome:
+    """Record a resident passing ``gate``: IN or OUT by the gate's rules, with its block.
+
+    ``mode`` "qr" reads the resident from a pass ``token``; the other modes take
+    ``resident_id`` (a guard looked the resident up, or a face or voice matched). With a
+    ``scan_id``, a retry of the same scan returns the first result.
+    """
+    if mode not in ScanMode.values:
+        raise ScanRefused("invalid_mode", f"Unknown scan mode {mode!r}.")
+    if mode != ScanMode.QR and resident_id is None:
+        raise ScanRefused("invalid", "Choose the resident to record.")
+    resident = None
+    try:
+        with transaction.atomic():
+            if mode == ScanMode.QR:
+                resident = resident_from_pass(token, lock=True)
+            else:
+                resident = _resident(resident_id, lock=True)
+                if resident is None:
+                    raise ScanRefused("unknown_resident", "There is nobody registered here.")
+            replayed = _replay(scan_id, resident)
+            if replayed is not None:
+                return replayed
+            block = _record_locked(resident, by, gate, mode)
+            if scan_id is not None:
+                ScanRequest.objects.create(
+                    scan_id=scan_id, resident=resident, block_index=block.index
+                )
+            return ScanOutcome(resident, block, False, score)
+    except IntegrityError:
+        # Only the scan id's unique constraint can fail here: a retry that raced the first
+        # request past the lock. Return what the first one recorded.
+        replayed = _replay(scan_id, resident) if resident is not None else None
+        if replayed is None:
+            raise
+        return replayed
+
+
+def face_scan_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    image: "Image.Image",
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Identify the one face in ``image`` among active residents (1:N) and record the scan.
+
+    Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
+    person; otherwise refused as "no confident match", and nothing is recorded.
+    """
+    from residents.biometrics import face
+    from residents.galleries import gallery
+
+    try:
+        probe = face.face_embed(image)
+    except face.FaceError as exc:
+        raise ScanRefused(exc.code, str(exc)) from exc
+    ids, matrix = gallery("face").load()
+    match, _ = face.face_identify(
+        probe,
+        matrix,
+        threshold=settings.FACE_MATCH_THRESHOLD,
+        margin=settings.FACE_MATCH_MARGIN,
+    )
+    return _record_match(
+        by,
+        gate,
+        ScanMode.FACE,
+        (ids[match.index], Score("distance", match.distance)) if match else None,
+        scan_id,
+        whose="one resident's",
+    )
+
+
+def voice_scan_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    samples: "np.ndarray",
+    claimed: uuid.UUID | None = None,
+    token: str = "",
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Verify a claimed resident's voice (1:1) or identify it among all (1:N), then record.
+
+    The claim is a resident id or their current pass ``token``. Accepted only above
+    VOICE_MATCH_THRESHOLD (cosine similarity), and in 1:N also VOICE_MATCH_MARGIN above
+    the next resident. ``samples``: 16 kHz mono float audio.
+    """
+    from residents.biometrics import voice
+    from residents.galleries import gallery
+
+    if claimed is None and token:
+        claimed = resident_from_pass(token).pk
+    try:
+        probe = voice.voice_embed(samples, min_speech=SCAN_MIN_SPEECH_SECONDS)
+    except voice.VoiceError as exc:
+        raise ScanRefused(exc.code, str(exc)) from exc
+    ids, matrix = gallery("voice").load()
+    if claimed is not None:
+        if claimed not in ids:
+            raise ScanRefused(
+                "not_enrolled",
+                "This resident has no voice enrolled (or has moved out); use the pass.",
+            )
+        row = ids.index(claimed)
+        ids, matrix = [claimed], matrix[row : row + 1]
+    match, _ = voice.voice_identify(
+        probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
+    )
+    return _record_match(
+        by,
+        gate,
+        ScanMode.VOICE,
+        (ids[match.index], Score("similarity", match.similarity)) if match else None,
+        scan_id,
+        whose="the claimed resident's" if claimed else "one resident's",
+    )
+
+
+def _record_match(
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: ScanMode,
+    match: tuple[uuid.UUID, Score] | None,
+    scan_id: uuid.UUID | None,
+    *,
+    whose: str,
+) -> ScanOutcome:
+    """Record the scan of a confident biometric match, or refuse: no confident match."""
+    if match is None:
+        raise ScanRefused(
+            "no_confident_match",
+            f"No confident match: this {mode} is not clearly {whose}. Ask for the pass, or "
+            "use manual entry.",
+        )
+    resident_id, score = match
+    return scan_record(
+        by=by, gate=gate, mode=mode, resident_id=resident_id, scan_id=scan_id, score=score
+    )
+
+
+def _resident(pk: uuid.UUID | None, *, lock: bool) -> Resident | None:
+    residents = Resident.objects.select_for_update() if lock else Resident.objects.all()
+    return residents.filter(pk=pk).first()
+
+
+def _replay(scan_id: uuid.UUID | None, resident: Resident) -> ScanOutcome | None:
+    """The first result of a scan id already recorded for ``resident``, if any."""
+    if scan_id is None:
+        return None
+    previous = ScanRequest.objects.filter(scan_id=scan_id).first()
+    if previous is None:
+        return None
+    if previous.resident_id != resident.pk:
+        raise ScanRefused("scan_id_reused", "This scan id was already used for another resident.")
+    block = ledger_selectors.block_get(previous.block_index)
+    assert block is not None  # the block and the scan request were committed together
+    return ScanOutcome(resident, block, True)
+
+
+def _record_locked(
+    resident: Resident, by: AbstractBaseUser | AnonymousUser, gate: Gate, mode: str
+) -> Block:
+    """Refuse or record a scan of ``resident``, whose row this transaction has locked."""
+    if not resident.is_active:
+        raise ScanRefused(
+            "inactive_resident",
+            f"{resident.name} has moved out; their pass no longer opens the gate.",
+            resident=resident,
+        )
+    now = timezone.now()
+    ago = resident.seconds_since_scan(now, within=timedelta(seconds=settings.SCAN_DEBOUNCE_SECONDS))
+    if ago is not None:
+        raise ScanRefused(
+            "duplicate_scan",
+            f"{resident.name} was scanned {ago} s ago; the repeat is ignored.",
+            resident=resident,
+        )
+    resident.status = gate.status_after(resident)
+    resident.last_scan_at = now
+    resident.save(update_fields=["status", "last_scan_at", "updated_at"])
+    return block_append(
+        data={
+            "type": "scan",
+            "resident_id": str(resident.id),
+            "resident_name": resident.name,
+            "room": resident.room,
+            "mode": mode,
+            "status": resident.status,
+            "gate": gate.slug,
+            "by": by.get_username(),
+        },
+        subject=str(resident.id),
+    )
