@@ -54,7 +54,8 @@ def load(data: Path) -> dict[str, list[tuple[str, np.ndarray]]]:
 
 
 def pair_distances(rows):
-    genuine, impostor = [], []
+    genuine: list[float] = []
+    impostor: list[float] = []
     for (p1, e1), (p2, e2) in itertools.combinations(rows, 2):
         (genuine if p1 == p2 else impostor).append(float(np.linalg.norm(e1 - e2)))
     return np.array(genuine), np.array(impostor)
@@ -89,6 +90,7 @@ def identification(rows, threshold, margin) -> dict[str, float]:
         probes += 1
         matrix = np.stack(gallery)
         match, best = face.face_identify(probe, matrix, threshold=threshold, margin=margin)
+        assert best is not None  # the gallery is not empty
         rank1 += gallery_people[best.index] == person
         if match is None:
             refused += 1

@@ -139,8 +139,9 @@ def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
         message = str(detail.get("detail") or exc.default_detail)
         code = str(detail.get("code") or exc.default_code)
         reasons = detail.get("messages") or []
-        if reasons and isinstance(reasons[0], dict) and reasons[0].get("message"):
-            message = f"{reasons[0]['message']}. Log in again for a new token."
+        first = reasons[0] if isinstance(reasons, list) and reasons else None
+        if isinstance(first, dict) and first.get("message"):
+            message = f"{first['message']}. Log in again for a new token."
     else:
         message, code = str(detail), str(getattr(detail, "code", exc.default_code))
     return error_body(code, message)

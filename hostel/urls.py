@@ -1,6 +1,9 @@
+from collections.abc import Callable
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -11,7 +14,7 @@ from residents import api as residents_api
 from residents import views as residents_views
 
 
-def api_path(route: str, view, name: str) -> list[URLPattern]:
+def api_path(route: str, view: Callable[..., HttpResponseBase], name: str) -> list[URLPattern]:
     """An API route that answers with and without a trailing slash (no redirects)."""
     return [path(f"api/{route}", view, name=name), path(f"api/{route}/", view)]
 

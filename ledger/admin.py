@@ -22,7 +22,7 @@ class BlockAdmin(ReadOnlyAdmin):
     list_display = ["index", "timestamp", "type", "key_id", "short_hash"]
     search_fields = ["=index", "hash"]
     fields = ["index", "timestamp", "data", "prev_hash", "hash", "signature", "key_id"]
-    readonly_fields = fields
+    readonly_fields = ["index", "timestamp", "data", "prev_hash", "hash", "signature", "key_id"]
     show_full_result_count = False  # COUNT(*) over a million blocks on every page is waste
 
     @admin.display(description="hash")

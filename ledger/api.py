@@ -17,7 +17,9 @@ from ledger.verification import chain_verify
 
 
 class BlockOutputSerializer(serializers.ModelSerializer):
-    data = serializers.SerializerMethodField()
+    # DRF's metaclass takes declared fields off the class, so this "data" never shadows
+    # Serializer.data at run time; the stubs cannot know that.
+    data = serializers.SerializerMethodField()  # type: ignore[assignment]
 
     class Meta:
         model = Block

@@ -15,7 +15,6 @@ def type_choices() -> list[tuple[str, str]]:
 
 
 class LedgerFilterForm(forms.Form):
-    type = forms.ChoiceField(required=False)
     since = forms.DateField(
         required=False, widget=forms.DateInput(attrs={"type": "date", "aria-label": "From"})
     )
@@ -25,7 +24,9 @@ class LedgerFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["type"].choices = [("", "Any event"), *type_choices()]
+        self.fields["type"] = forms.ChoiceField(
+            required=False, choices=[("", "Any event"), *type_choices()]
+        )
         event_keys = []
         for event_field in registry.event_fields():
             event_keys.append(event_field.key)

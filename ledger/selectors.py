@@ -21,7 +21,7 @@ def ledger_list(
 ) -> QuerySet[Block]:
     """Blocks newest first. Dates are local days; ``subject`` is an id (indexed);
     ``fields`` match registered event fields exactly (ledger.registry.event_fields)."""
-    blocks = Block.objects.all()
+    blocks: QuerySet[Block] = Block.objects.all()
     if subject:
         blocks = blocks.filter(subject=subject)
     if kind:

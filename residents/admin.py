@@ -1,5 +1,8 @@
 """Residents in the Django admin. Every write goes through residents.services."""
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -56,7 +59,9 @@ class ResidentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # residents move out (deactivate); the ledger keeps referring to them
 
-    def save_model(self, request: HttpRequest, obj: Resident, form: ResidentForm, change: bool):
+    def save_model(
+        self, request: HttpRequest, obj: Resident, form: ResidentForm, change: bool
+    ) -> None:
         arguments = form.service_arguments()
         if change:
             saved = services.resident_update(resident=obj, by=request.user, **arguments)
@@ -65,7 +70,9 @@ class ResidentAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj.refresh_from_db()
 
-    def save_related(self, request, form, formsets, change) -> None:
+    def save_related(
+        self, request: HttpRequest, form: ResidentForm, formsets: Any, change: bool
+    ) -> None:
         pass  # no related objects are edited here
 
     @admin.action(description="Record that the selected residents moved out")
@@ -76,7 +83,13 @@ class ResidentAdmin(admin.ModelAdmin):
     def reissue_passes(self, request: HttpRequest, queryset: QuerySet[Resident]) -> None:
         self._each(request, queryset, services.pass_reissue, "got a new pass")
 
-    def _each(self, request, queryset, service, done: str) -> None:
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Resident],
+        service: Callable[..., Resident],
+        done: str,
+    ) -> None:
         succeeded = 0
         for resident in queryset:
             try:

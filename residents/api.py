@@ -5,7 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from PIL import Image
@@ -24,7 +24,7 @@ from residents.models import Resident, ScanMode
 from residents.services import EDITABLE_FIELDS
 
 
-def _normalised(normalise: Callable[[UploadedFile], Any], upload: UploadedFile) -> Any:
+def _normalised(normalise: Callable[[uploads.Upload], Any], upload: UploadedFile) -> Any:
     try:
         return normalise(upload)
     except uploads.UploadError as exc:
@@ -143,7 +143,7 @@ class ResidentPhotoApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
 
     @extend_schema(responses={(200, "image/jpeg"): bytes})
-    def get(self, request: Request, pk: str) -> HttpResponse:
+    def get(self, request: Request, pk: str) -> HttpResponse | FileResponse:
         resident = selectors.resident_get(pk)
         if resident is None or not resident.photo:
             raise NotFound("This resident has no photo.")
@@ -218,6 +218,7 @@ class ScanApi(APIView):
             needs = {ScanMode.FACE: "photo", ScanMode.VOICE: "voice"}.get(attrs["mode"])
             if needs and needs not in attrs:
                 field = self.fields[needs]
+                assert isinstance(field, UploadField)
                 raise serializers.ValidationError({needs: [field.missing_message]}, code=field.code)
             return attrs
 

@@ -14,11 +14,12 @@ from residents.models import Resident
 from residents.selectors import resident_pass_png
 
 
-def protected_file_response(name: str, content_type: str) -> HttpResponse:
+def protected_file_response(name: str, content_type: str) -> HttpResponse | FileResponse:
     """The stored file ``name``, privately; the caller has checked the staff member's role."""
     if not default_storage.exists(name):
         raise Http404("file missing from storage")
     prefix = settings.PROTECTED_MEDIA_ACCEL_PREFIX
+    response: HttpResponse | FileResponse
     if prefix:
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + name

@@ -126,12 +126,12 @@ class Gate(models.Model):
         """The status a scan here gives ``resident``: the other one. An entry-only gate
         refuses someone already IN, an exit-only gate someone already OUT (anti-passback)."""
         inside, outside = Resident.Status.IN, Resident.Status.OUT
-        one_way = {
+        one_way: dict[str, tuple[str, str, str]] = {
             Gate.Mode.ENTRY: (inside, "in", " They must leave through an exit first."),
             Gate.Mode.EXIT: (outside, "out", ""),
         }
-        if self.mode in one_way and resident.status == one_way[self.mode][0]:
-            _, direction, advice = one_way[self.mode]
+        refused_status, direction, advice = one_way.get(self.mode, ("", "", ""))
+        if resident.status == refused_status:
             raise ScanRefused(
                 "anti_passback",
                 f"{resident.name} is already {resident.status}: {self.name} only lets "

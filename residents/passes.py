@@ -14,6 +14,7 @@ import qrcode
 import qrcode.constants
 from django.core import signing
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+from qrcode.image.pil import PilImage
 
 SALT = "hostel.residents.pass"
 CARD_SIZE = (640, 1000)
@@ -63,7 +64,7 @@ def qr_png(token: str, *, scale: int = 10) -> bytes:
     code.add_data(token)
     code.make(fit=True)
     out = io.BytesIO()
-    code.make_image().save(out, format="PNG")
+    code.make_image(image_factory=PilImage).save(out, format="PNG")
     return out.getvalue()
 
 

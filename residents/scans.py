@@ -232,6 +232,8 @@ def _record_match(
 
 
 def _resident(pk: uuid.UUID | None, *, lock: bool) -> Resident | None:
+    if pk is None:
+        return None
     residents = Resident.objects.select_for_update() if lock else Resident.objects.all()
     return residents.filter(pk=pk).first()
 

@@ -9,9 +9,9 @@ The gate's scans live in residents.scans.
 """
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,16 +27,28 @@ if TYPE_CHECKING:
 
 Staff = AbstractBaseUser | AnonymousUser
 
-# What resident_register and resident_update accept besides name and room.
-DETAIL_FIELDS = (
-    "floor",
-    "email",
-    "phone",
-    "address",
-    "move_in_date",
-    "occupation",
-    "emergency_contact",
-)
+
+
+class ResidentDetails(TypedDict, total=False):
+    """What resident_register accepts besides name and room."""
+
+    floor: int | None
+    email: str
+    phone: str
+    address: str
+    move_in_date: date | None
+    occupation: str
+    emergency_contact: str
+
+
+class ResidentChanges(ResidentDetails, total=False):
+    """What resident_update can change."""
+
+    name: str
+    room: str
+
+
+DETAIL_FIELDS = tuple(ResidentDetails.__annotations__)
 EDITABLE_FIELDS = ("name", "room", *DETAIL_FIELDS)
 FACE_FIELDS = ["face_embedding", "face_model", "face_enrolled_at"]
 VOICE_FIELDS = ["voice_embedding", "voice_model", "voice_enrolled_at"]
@@ -49,14 +61,14 @@ def resident_register(
     room: str,
     photo: Photo | None = None,
     voice: Voice | None = None,
-    **details: Any,
+    **details: Unpack[ResidentDetails],
 ) -> Resident:
     """Register a resident (with an optional photo and voice sample) and log a block."""
     unknown = set(details) - set(DETAIL_FIELDS)
     if unknown:
         raise TypeError(f"unknown resident fields: {', '.join(sorted(unknown))}")
     resident = Resident(
-        name=_clean(name), room=_clean(room), created_by=_user(by), **_cleaned(details)
+        name=_clean(name), room=_clean(room), created_by=_user(by), **_cleaned(dict(details))
     )
     resident.full_clean(exclude=["photo", "voice_sample", "created_by"])
     with files_kept_only_on_commit() as keep, transaction.atomic():
@@ -75,18 +87,18 @@ def resident_update(
     by: Staff,
     photo: Photo | None = None,
     voice: Voice | None = None,
-    **changes: Any,
+    **changes: Unpack[ResidentChanges],
 ) -> Resident:
     """Change a resident's details; logs one block naming the changed fields (none if none)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
-    changes = _cleaned(changes)
+    cleaned = _cleaned(dict(changes))
     with files_kept_only_on_commit() as keep, transaction.atomic():
         current = Resident.objects.select_for_update().get(pk=resident.pk)
-        changed = [field for field, value in changes.items() if getattr(current, field) != value]
+        changed = [field for field, value in cleaned.items() if getattr(current, field) != value]
         for field in changed:
-            setattr(current, field, changes[field])
+            setattr(current, field, cleaned[field])
         current.full_clean(exclude=["photo", "voice_sample", "created_by"])
         replaced, enrolled = [], []
         if photo is not None:
@@ -139,7 +151,7 @@ def pass_reissue(*, resident: Resident, by: Staff) -> Resident:
 # --- Helpers --------------------------------------------------------------------------------
 
 
-def _log(resident: Resident, kind: str, by: Staff, **extra: Any) -> None:
+def _log(resident: Resident, kind: str, by: Staff, **extra: str | list[str] | int) -> None:
     block_append(
         data={
             "type": kind,
@@ -180,8 +192,8 @@ def _enrol(resident: Resident, prefix: str, embedding: "np.ndarray | None", mode
     setattr(resident, f"{prefix}_enrolled_at", timezone.now())
 
 
-def _user(by: Staff) -> AbstractBaseUser | None:
-    return by if isinstance(by, AbstractBaseUser) else None
+def _user(by: Staff) -> User | None:
+    return by if isinstance(by, User) else None
 
 
 def _clean(value: Any) -> Any:

@@ -14,7 +14,7 @@ as 16 kHz mono 16-bit WAV, the form the voice model reads.
 import io
 import wave
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -32,6 +32,13 @@ PHOTO_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 VOICE_MAX_SECONDS = 30.0
 VOICE_MIN_SECONDS = 0.5
 VOICE_RATE = 16_000
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+Upload = Readable | bytes  # an uploaded file (Django's, or any stream), or its bytes
 
 
 class UploadError(DomainError):
@@ -55,7 +62,7 @@ class Voice:
     embedding: "np.ndarray | None" = None  # the speaker embedding, when enrolled
 
 
-def _read_limited(stream: io.BufferedIOBase | bytes, what: str, code: str) -> bytes:
+def _read_limited(stream: Upload, what: str, code: str) -> bytes:
     if isinstance(stream, bytes | bytearray):
         data = bytes(stream)
     else:
@@ -69,7 +76,7 @@ def _read_limited(stream: io.BufferedIOBase | bytes, what: str, code: str) -> by
     return data
 
 
-def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
+def photo_normalise(upload: Upload) -> Photo:
     data = _read_limited(upload, "photo", "invalid_photo")
     try:
         image = Image.open(io.BytesIO(data))
@@ -103,21 +110,20 @@ def photo_normalise(upload: io.BufferedIOBase | bytes) -> Photo:
         raise UploadError(
             "invalid_photo", "The photo is damaged or incomplete; take or upload it again."
         ) from None
-    image = ImageOps.exif_transpose(image)
-    if min(image.size) < PHOTO_MIN_SIDE:
+    upright = ImageOps.exif_transpose(image).convert("RGB")
+    if min(upright.size) < PHOTO_MIN_SIDE:
         raise UploadError(
             "invalid_photo",
-            f"The photo is only {image.width}x{image.height} pixels; at least "
+            f"The photo is only {upright.width}x{upright.height} pixels; at least "
             f"{PHOTO_MIN_SIDE} pixels on each side are needed to see a face.",
         )
-    image = image.convert("RGB")
-    image.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
+    upright.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    image.save(out, format="JPEG", quality=88, optimize=True)  # no exif=: nothing carried over
-    return Photo(out.getvalue(), image.width, image.height)
+    upright.save(out, format="JPEG", quality=88, optimize=True)  # no exif=: nothing carried over
+    return Photo(out.getvalue(), upright.width, upright.height)
 
 
-def photo_enrol(upload: io.BufferedIOBase | bytes) -> Photo:
+def photo_enrol(upload: Upload) -> Photo:
     """A resident's photo: normalised, and refused unless it shows exactly one face."""
     from residents.biometrics import face  # dlib and numpy load only when a face is needed
 
@@ -134,7 +140,7 @@ def photo_enrol(upload: io.BufferedIOBase | bytes) -> Photo:
 ENROL_MIN_SPEECH_SECONDS = 2.0  # as the speech check counts voiced frames: ~3 s of talking
 
 
-def voice_enrol(upload: io.BufferedIOBase | bytes) -> Voice:
+def voice_enrol(upload: Upload) -> Voice:
     """A resident's voice sample: decoded, and refused without enough speech to enrol."""
     from residents.biometrics import voice
 
@@ -146,7 +152,7 @@ def voice_enrol(upload: io.BufferedIOBase | bytes) -> Voice:
     return Voice(sample.wav, sample.seconds, sample.samples, embedding)
 
 
-def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
+def voice_normalise(upload: Upload) -> Voice:
     import av  # imported here: PyAV and numpy are heavy, and most processes never need them
     import numpy as np
 
@@ -189,10 +195,10 @@ def voice_normalise(upload: io.BufferedIOBase | bytes) -> Voice:
     if seconds < VOICE_MIN_SECONDS:
         raise UploadError("invalid_voice", "The voice recording is too short.")
     pcm = np.concatenate(chunks).astype(np.int16)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
+    wav = io.BytesIO()
+    with wave.open(wav, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
         writer.setframerate(VOICE_RATE)
         writer.writeframes(pcm.tobytes())
-    return Voice(out.getvalue(), seconds, pcm.astype(np.float32) / 32768.0)
+    return Voice(wav.getvalue(), seconds, pcm.astype(np.float32) / 32768.0)

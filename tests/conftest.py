@@ -49,9 +49,9 @@ def _flush_past_the_ledger_trigger() -> Iterator[None]:
             "ALTER TABLE ledger_block ENABLE TRIGGER USER",
         ]
 
-    ops_class.sql_flush = sql_flush
+    ops_class.sql_flush = sql_flush  # type: ignore[method-assign]
     yield
-    ops_class.sql_flush = original
+    ops_class.sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from ledger.models import Block
 from residents import passes, services, uploads
@@ -31,7 +31,7 @@ def ada(guard) -> Resident:
 @pytest.fixture
 def camera(playwright, live_server, tmp_path):
     """Open the scan page in a Chromium whose camera shows ``frame``; yields a page factory."""
-    browsers = []
+    browsers: list[Browser] = []
 
     def open_scan_page(frame, username: str = "gary", audio=None) -> Page:
         video = write_y4m(tmp_path / f"camera-{len(browsers)}.y4m", frame)

@@ -142,7 +142,8 @@ def test_a_replaced_pass_is_refused(resident, guard, warden, main_gate) -> None:
 
     refusal = refused("revoked_pass", lambda: scan(resident, guard, main_gate, token=old))
 
-    assert ERROR_STATUS[refusal.code] == 403 and refusal.resident.pk == resident.pk
+    assert ERROR_STATUS[refusal.code] == 403
+    assert refusal.resident is not None and refusal.resident.pk == resident.pk
     state.check()
     resident.refresh_from_db()
     assert scan(resident, guard, main_gate).block.payload["status"] == "IN"  # the new one works
