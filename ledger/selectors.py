@@ -27,7 +27,7 @@ def ledger_list(
     if kind:
         blocks = blocks.filter(type=kind)
     for key, value in (fields or {}).items():
-        blocks = _with_field(blocks, key, value)
+        blocks = with_field(blocks, key, value)
     if since:
         blocks = blocks.filter(timestamp__gte=_day_start_utc(since))
     if until:
@@ -35,9 +35,11 @@ def ledger_list(
     return blocks.order_by("-index")
 
 
-def _with_field(blocks: QuerySet[Block], key: str, value: str) -> QuerySet[Block]:
-    # Fields live only in the data: a text match on the canonical JSON, within the types
-    # that carry the field.
+def with_field(blocks: QuerySet[Block], key: str, value: str) -> QuerySet[Block]:
+    """``blocks`` whose data has ``key`` = ``value``, for a registered event field.
+
+    Fields live only in the data: a text match on the canonical JSON, within the types
+    that carry the field."""
     field = registry.event_field(key)
     if field is None or not value:
         return blocks

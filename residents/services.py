@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 Staff = AbstractBaseUser | AnonymousUser
 
 
-
 class ResidentDetails(TypedDict, total=False):
     """What resident_register accepts besides name and room."""
 

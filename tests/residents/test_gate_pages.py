@@ -52,6 +52,23 @@ def test_the_dashboard_lists_residents_out_after_curfew(scanned, guard, settings
     assert "Out after the 00:00 curfew (1)" in page.content.decode()
 
 
+def test_the_admin_filters_blocks_by_event_type_and_scan_mode(scanned, guard, superuser):
+    ada = scanned["ada"]
+    gate = Gate.objects.get(slug="main")
+    scans.scan_record(by=guard, gate=gate, mode="manual", resident_id=ada.pk)
+    admin = logged_in(superuser)
+
+    manual = admin.get("/admin/ledger/block/?mode=manual")
+    qr = admin.get("/admin/ledger/block/?mode=qr")
+    registrations = admin.get("/admin/ledger/block/?type=register")
+
+    assert [b.payload["mode"] for b in manual.context["cl"].result_list] == ["manual"]
+    assert len(qr.context["cl"].result_list) == 2
+    assert {b.type for b in registrations.context["cl"].result_list} == {"register"}
+    html = manual.content.decode()
+    assert "By mode" in html and "Voice" in html and "By event" in html
+
+
 def test_the_live_part_refreshes_from_its_own_url(scanned, guard):
     live = logged_in(guard).get("/dashboard/latest")
 

@@ -1,0 +1,96 @@
+// The gate page: read passes from the camera and record them through the scan API; or a
+// face, a voice, or a resident found by hand. After a read, reading stops until the guard
+// has seen the result. A request that got no answer is retried with the same scan id, so
+// the server records it at most once.
+
+import { newScanId, postScan } from "./api.js";
+import { Camera } from "./camera.js";
+import { manualEntry } from "./manual.js";
+import { QrReader } from "./reader.js";
+import { ResultPanel } from "./result.js";
+import { canRecord, openMicrophone, recordVoice } from "./voice.js";
+
+const RESUME_AFTER_MS = { accepted: 3000, refused: 4000 };
+const VOICE_MS = 4000;
+
+const $ = (id) => document.getElementById(id);
+const page = $("scan-page");
+const urls = { scan: page.dataset.scanUrl, residents: page.dataset.residentsUrl };
+const csrf = document.querySelector("meta[name=csrf-token]").content;
+const gate = $("gate");
+const result = new ResultPanel($("result"));
+const camera = new Camera($("video"), $("camera"), $("camera-status"));
+const reader = new QrReader($("video"), $("frame"), (token) => record({ mode: "qr", token }));
+let pending = null, resumeTimer = null;
+
+// The gate this device stands at is remembered.
+const savedGate = localStorage.getItem("hostel.gate");
+if (savedGate && [...gate.options].some((o) => o.value === savedGate)) gate.value = savedGate;
+gate.addEventListener("change", () => localStorage.setItem("hostel.gate", gate.value));
+
+function record(fields, captured) {
+  result.showCaptured(captured);
+  pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
+  send();
+}
+
+async function send() {
+  clearTimeout(resumeTimer);
+  result.checking();
+  const answer = await postScan(urls.scan, csrf, pending);
+  if (answer.outcome === "offline") return result.offline();  // pending stays, for Retry
+  pending = null;
+  if (answer.outcome === "accepted") result.accepted(answer.body);
+  else result.refused(answer.error);
+  resumeTimer = setTimeout(resume, RESUME_AFTER_MS[answer.outcome]);
+}
+
+function resume() {
+  clearTimeout(resumeTimer);
+  if (pending) return;  // an unconfirmed scan waits for Retry
+  result.hide();
+  if (camera.stream) reader.start();
+}
+
+$("scan-face").addEventListener("click", () => {
+  if (!camera.ready) return;
+  reader.stop();
+  const still = camera.still($("frame"));
+  record({ mode: "face", photo: still }, still);
+});
+
+const voiceButton = $("scan-voice");
+voiceButton.hidden = !canRecord();
+voiceButton.addEventListener("click", async () => {
+  let microphone;
+  try {
+    microphone = await openMicrophone();
+  } catch (err) {
+    $("camera-status").textContent = "No microphone (" + err.name + ").";
+    return;
+  }
+  reader.stop();
+  clearTimeout(resumeTimer);
+  voiceButton.disabled = true;
+  voiceButton.textContent = "Listening…";
+  result.checking("Listening: let the resident say a sentence.");
+  const voice = await recordVoice(microphone, VOICE_MS);
+  voiceButton.disabled = false;
+  voiceButton.textContent = "Scan voice";
+  record({ mode: "voice", voice });
+});
+
+$("retry").addEventListener("click", send);
+$("next").addEventListener("click", () => { pending = null; reader.forget(); resume(); });
+
+manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) => {
+  reader.stop();
+  record({ mode: "manual", resident_id: resident.id });
+});
+
+camera.onStarted = () => reader.start();
+if (camera.available) {
+  camera.start(null);
+} else {
+  $("camera-status").textContent = "This browser cannot use the camera here (it needs HTTPS). Use manual entry below.";
+}

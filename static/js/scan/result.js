@@ -1,0 +1,88 @@
+// The result panel: IN, OUT, REFUSED, NO ANSWER, with the photo on record and a beep.
+
+export class ResultPanel {
+  constructor(root) {
+    const $ = (id) => root.querySelector("#" + id);
+    this.root = root;
+    this.verdict = $("verdict");
+    this.photo = $("result-photo");
+    this.captured = $("result-captured");
+    this.name = $("result-name");
+    this.room = $("result-room");
+    this.message = $("result-message");
+    this.retry = $("retry");
+    this.next = $("next");
+  }
+
+  show(kind, text, detail, person) {
+    this.root.hidden = false;
+    this.root.className = "result " + kind;
+    this.verdict.textContent = text;
+    this.message.textContent = detail || "";
+    this.retry.hidden = true;
+    const who = person || {};
+    this.name.textContent = who.resident_name || who.name || "";
+    this.room.textContent = who.room ? "Room " + who.room : "";
+    if (who.photo_url) {
+      this.photo.src = who.photo_url;
+      this.photo.hidden = false;
+    } else {
+      this.photo.hidden = true;
+      this.photo.removeAttribute("src");
+    }
+  }
+
+  checking(detail) {
+    this.show("checking", "…", detail || "Checking…");
+  }
+
+  accepted(body) {
+    const event = body.event;
+    this.show(event.status === "IN" ? "in" : "out", event.status, "", event);
+    const how = body.distance !== null && body.distance !== undefined
+      ? " Face distance " + body.distance.toFixed(2) + ": compare the two photos."
+      : body.similarity ? " Voice similarity " + body.similarity.toFixed(2) + "." : "";
+    this.message.textContent = (event.status === "IN" ? "Welcome in" : "Recorded out") + (body.replayed ? " (already recorded)." : ".") + how;
+    beep([880], 160);
+  }
+
+  refused(error) {
+    this.show("refused", "REFUSED", error.message, error.resident);
+    beep([300, 200], 220);
+  }
+
+  offline() {
+    this.show("offline", "NO ANSWER", "The scan was not confirmed. Check the connection and press Retry: the same scan is sent again and never recorded twice.");
+    this.retry.hidden = false;
+    beep([300], 400);
+  }
+
+  // The still a face scan sent, beside the photo on record, for the guard to compare.
+  showCaptured(dataUrl) {
+    if (dataUrl) this.captured.src = dataUrl;
+    this.captured.hidden = !dataUrl;
+  }
+
+  hide() {
+    this.root.hidden = true;
+  }
+}
+
+let audio = null;
+
+function beep(frequencies, ms) {
+  try {
+    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+    frequencies.forEach((frequency, i) => {
+      const oscillator = audio.createOscillator(), gain = audio.createGain();
+      oscillator.frequency.value = frequency;
+      gain.gain.value = 0.2;
+      oscillator.connect(gain).connect(audio.destination);
+      const start = audio.currentTime + i * (ms / 1000 + 0.05);
+      oscillator.start(start);
+      oscillator.stop(start + ms / 1000);
+    });
+  } catch (err) {
+    // No sound available: the screen says it all.
+  }
+}
