@@ -22,7 +22,9 @@ import itertools
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -77,7 +79,8 @@ def row(*cells: object) -> None:
 def identification(rows, threshold, margin) -> dict[str, float]:
     """Each photo probes a gallery of one other photo per person (its own never included)."""
     people = sorted({p for p, _ in rows})
-    accepted_right = accepted_wrong = refused = rank1 = probes = 0
+    verdicts: Counter[str] = Counter()
+    rank1 = probes = 0
     for i, (person, probe) in enumerate(rows):
         gallery_people, gallery = [], []
         for other in people:
@@ -92,19 +95,21 @@ def identification(rows, threshold, margin) -> dict[str, float]:
         match, best = face.face_identify(probe, matrix, threshold=threshold, margin=margin)
         assert best is not None  # the gallery is not empty
         rank1 += gallery_people[best.index] == person
-        if match is None:
-            refused += 1
-        elif gallery_people[match.index] == person:
-            accepted_right += 1
-        else:
-            accepted_wrong += 1
+        verdicts[verdict(match, gallery_people, person)] += 1
     return {
         "probes": probes,
         "rank1": rank1 / probes,
-        "accept_right": accepted_right / probes,
-        "accept_wrong": accepted_wrong / probes,
-        "refused": refused / probes,
+        "accept_right": verdicts["right"] / probes,
+        "accept_wrong": verdicts["wrong"] / probes,
+        "refused": verdicts["refused"] / probes,
     }
+
+
+def verdict(match: Any, names: list[str], truth: str) -> str:
+    """A 1:N answer: "refused" (no confident match), "right" or "wrong" (the wrong person)."""
+    if match is None:
+        return "refused"
+    return "right" if names[match.index] == truth else "wrong"
 
 
 def timings() -> None:
@@ -186,23 +191,18 @@ def voices(data: Path, thresholds: list[float], margin: float) -> None:
     row("threshold", "FAR (pairs)", "FRR (pairs)", "1:N right", "1:N WRONG", "1:N refused")
     row(*["---"] * 6)
     for threshold in thresholds:
-        right = wrong = refused = 0
+        verdicts: Counter[str] = Counter()
         for speaker, e in probes:
             match, _ = voice.voice_identify(e, gallery, threshold=threshold, margin=margin)
-            if match is None:
-                refused += 1
-            elif names[match.index] == speaker:
-                right += 1
-            else:
-                wrong += 1
+            verdicts[verdict(match, names, speaker)] += 1
         n = len(probes)
         row(
             f"{threshold:.2f}",
             f"{np.mean(impostor > threshold):.2%}",
             f"{np.mean(genuine <= threshold):.2%}",
-            f"{right / n:.1%}",
-            f"{wrong / n:.2%}",
-            f"{refused / n:.1%}",
+            f"{verdicts['right'] / n:.1%}",
+            f"{verdicts['wrong'] / n:.2%}",
+            f"{verdicts['refused'] / n:.1%}",
         )
     print(f"embed a ~3 s phrase: median {statistics.median(runs) * 1000:.0f} ms of {len(runs)}")
 

@@ -51,7 +51,10 @@ class Block(models.Model):
 
     class Meta:
         ordering = ["index"]
-        permissions = [("verify_chain", "Can run a chain verification from the site")]
+        permissions = [
+            ("verify_chain", "Can run a chain verification from the site"),
+            ("export_blocks", "Can export ledger events as CSV"),
+        ]
         indexes = [
             models.Index(fields=["type", "index"], name="ledger_block_type_idx"),
             models.Index(fields=["subject", "index"], name="ledger_block_subject_idx"),

@@ -1,7 +1,7 @@
 """chain_verify(): read-only, streaming verification of the whole chain (or its tail).
 
 Streams blocks in index order in constant memory and reports every problem with the block's
-index and a reason. Other apps add checks (such as replaying resident status from scan
+index and a reason. Other apps add checks (such as replaying their own records from their
 events) through ledger.registry.register(checks=...), so the ledger never imports them.
 """
 
@@ -265,7 +265,7 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
 
     if head is not None:
         _check_head(report, checker, head, start)
-    if extra_checks:  # always: an edited residents table must show next to chain problems too
+    if extra_checks:  # always: an app's edited records must show next to chain problems too
         for check in registry.extra_checks():
             check(report)
     return report

@@ -55,7 +55,7 @@ def block_detail(request: HttpRequest, index: int) -> HttpResponse:
 
 
 @login_required
-@permission_required("residents.export_data", raise_exception=True)
+@permission_required("ledger.export_blocks", raise_exception=True)
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered events as CSV, streamed: a million rows never sit in memory."""
     filters = LedgerFilterForm(request.GET or None)

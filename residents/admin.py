@@ -13,7 +13,7 @@ from residents import services
 from residents.errors import ResidentError
 from residents.forms import ResidentForm
 from residents.models import Gate, Resident
-from residents.services import EDITABLE_FIELDS
+from residents.services import EDITABLE_FIELDS, RECORDED_FIELDS
 
 
 @admin.register(Resident)
@@ -29,24 +29,10 @@ class ResidentAdmin(admin.ModelAdmin):
         *EDITABLE_FIELDS,
         "photo_upload",
         "voice_upload",
-        "status",
-        "is_active",
-        "moved_out_on",
-        "pass_version",
+        *RECORDED_FIELDS,
         "created_by",
-        "created_at",
-        "updated_at",
     ]
-    readonly_fields = [
-        "status",
-        "is_active",
-        "moved_out_on",
-        "pass_version",
-        "created_at",
-        "updated_at",
-        "created_by",
-        "thumbnail",
-    ]
+    readonly_fields = ["thumbnail", *RECORDED_FIELDS, "created_by"]
     actions = ["deactivate", "reissue_passes"]
 
     @admin.display(description="photo")

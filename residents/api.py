@@ -21,7 +21,7 @@ from hostel.api import Pagination, UploadField, has_perm
 from residents import scan_selectors, scans, selectors, services, uploads
 from residents.media import pass_download_response, protected_file_response
 from residents.models import Resident, ScanMode
-from residents.services import EDITABLE_FIELDS
+from residents.services import EDITABLE_FIELDS, RECORDED_FIELDS
 
 
 def _normalised(normalise: Callable[[uploads.Upload], Any], upload: UploadedFile) -> Any:
@@ -41,12 +41,7 @@ class ResidentOutputSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             *EDITABLE_FIELDS,
-            "status",
-            "is_active",
-            "moved_out_on",
-            "pass_version",
-            "created_at",
-            "updated_at",
+            *RECORDED_FIELDS,
             "photo_url",
             "pass_url",
             "has_voice_sample",

@@ -49,6 +49,15 @@ class ResidentChanges(ResidentDetails, total=False):
 
 DETAIL_FIELDS = tuple(ResidentDetails.__annotations__)
 EDITABLE_FIELDS = ("name", "room", *DETAIL_FIELDS)
+# What only the services set (and staff may read): the state a resident's events leave.
+RECORDED_FIELDS = (
+    "status",
+    "is_active",
+    "moved_out_on",
+    "pass_version",
+    "created_at",
+    "updated_at",
+)
 FACE_FIELDS = ["face_embedding", "face_model", "face_enrolled_at"]
 VOICE_FIELDS = ["voice_embedding", "voice_model", "voice_enrolled_at"]
 

@@ -195,10 +195,15 @@ def voice_normalise(upload: Upload) -> Voice:
     if seconds < VOICE_MIN_SECONDS:
         raise UploadError("invalid_voice", "The voice recording is too short.")
     pcm = np.concatenate(chunks).astype(np.int16)
-    wav = io.BytesIO()
-    with wave.open(wav, "wb") as writer:
+    return Voice(wav_bytes(pcm, VOICE_RATE), seconds, pcm.astype(np.float32) / 32768.0)
+
+
+def wav_bytes(pcm: "np.ndarray", rate: int) -> bytes:
+    """16-bit mono ``pcm`` samples as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
         writer.setnchannels(1)
         writer.setsampwidth(2)
-        writer.setframerate(VOICE_RATE)
+        writer.setframerate(rate)
         writer.writeframes(pcm.tobytes())
-    return Voice(wav.getvalue(), seconds, pcm.astype(np.float32) / 32768.0)
+    return out.getvalue()

@@ -72,7 +72,7 @@ def migration_data(db) -> None:
 
     Gate.objects.get_or_create(slug="main", defaults={"name": "Main gate"})  # residents.0004
     roles = import_module("residents.migrations.0002_roles").ROLES
-    later = {"wardens": [("ledger", "verify_chain")]}  # residents.0005
+    later = {"wardens": [("ledger", "verify_chain"), ("ledger", "export_blocks")]}  # 0005, 0008
     for name, codenames in roles.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(

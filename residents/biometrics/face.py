@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from hostel.errors import DomainError
+
 MODEL = "dlib-resnet-v1+5pt+hog"  # stored with each embedding, so a model change can re-enrol
 DETECTION_SCORE_FLOOR = 0.5
 UPSAMPLE = 1
@@ -26,12 +28,8 @@ _lock = threading.Lock()
 _models: tuple[Any, Any, Any] | None = None
 
 
-class FaceError(ValueError):
+class FaceError(DomainError):
     """No usable face; ``code`` is "no_face" or "several_faces"."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -77,14 +75,13 @@ def face_embed(image: Image.Image) -> np.ndarray:
         ]
         if not faces:
             raise FaceError(
+                "no_face",
                 "No face was found in the photo. Face the camera, in good light, without a "
                 "cap or mask.",
-                code="no_face",
             )
         if len(faces) > 1:
             raise FaceError(
-                f"{len(faces)} faces are in the photo: one person at a time.",
-                code="several_faces",
+                "several_faces", f"{len(faces)} faces are in the photo: one person at a time."
             )
         shape = landmarks(pixels, faces[0])
         descriptor = describer.compute_face_descriptor(pixels, shape)

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from hostel.errors import DomainError
+
 MODEL = "campplus-cn-en-common-onnx"
 MODEL_PATH = Path(__file__).parent / "models" / "campplus_cn_en_common.onnx"
 RATE = 16_000
@@ -36,12 +38,8 @@ _lock = threading.Lock()
 _session: Any = None
 
 
-class VoiceError(ValueError):
+class VoiceError(DomainError):
     """No usable speech; ``code`` says why ("silence", "noise", "too_short")."""
-
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -68,14 +66,14 @@ def speech_seconds(samples: np.ndarray) -> float:
     """Seconds of speech in 16 kHz mono ``samples`` (float, -1..1); raises VoiceError when
     there is none: silence, or steady noise."""
     if samples.size < FRAME:
-        raise VoiceError("The recording is too short.", code="too_short")
+        raise VoiceError("too_short", "The recording is too short.")
     count = 1 + (samples.size - FRAME) // HOP
     frames = np.lib.stride_tricks.as_strided(
         samples, shape=(count, FRAME), strides=(samples.strides[0] * HOP, samples.strides[0])
     )
     energy_db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
     if energy_db.max() < SILENCE_DBFS:
-        raise VoiceError("The recording is silent: nobody spoke.", code="silence")
+        raise VoiceError("silence", "The recording is silent: nobody spoke.")
     # Loud frames: well above the recording's quiet floor, or above -30 dBFS when it has
     # hardly any pauses. Of those, voiced ones are not spectrally flat (hiss is).
     floor = np.percentile(energy_db, 10)
@@ -83,22 +81,20 @@ def speech_seconds(samples: np.ndarray) -> float:
     loud = energy_db > level
     if loud.sum() < 10 or np.std(energy_db[loud]) < STEADY_STD_DB:
         raise VoiceError(
+            "noise",
             "The recording holds only noise or a steady sound, no voice. Speak close to the "
             "microphone.",
-            code="noise",
         )
     spectra = np.abs(np.fft.rfft(frames[loud] * np.hanning(FRAME), axis=1)) + 1e-9
     flatness = np.exp(np.mean(np.log(spectra), axis=1)) / np.mean(spectra, axis=1)
     if np.median(flatness) < TONAL_FLATNESS:
         raise VoiceError(
-            "The recording holds a steady tone, no voice. Speak close to the microphone.",
-            code="noise",
+            "noise", "The recording holds a steady tone, no voice. Speak close to the microphone."
         )
     voiced = int(np.sum(flatness < NOISE_FLATNESS))
     if voiced == 0:
         raise VoiceError(
-            "The recording holds only noise, no voice. Speak close to the microphone.",
-            code="noise",
+            "noise", "The recording holds only noise, no voice. Speak close to the microphone."
         )
     return float(voiced * HOP / RATE)
 
@@ -122,9 +118,9 @@ def voice_embed(samples: np.ndarray, *, min_speech: float = 1.5) -> np.ndarray:
     spoken = speech_seconds(samples)
     if spoken < min_speech:
         raise VoiceError(
+            "too_short",
             f"Only {spoken:.1f} s of speech; at least {min_speech:.1f} s are needed. "
             "Say a full sentence.",
-            code="too_short",
         )
     feats = features(samples)[None]
     with _lock:

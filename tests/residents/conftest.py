@@ -2,7 +2,6 @@
 
 import io
 import math
-import wave
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,14 +28,7 @@ def tone_wav(seconds: float, *, rate: int = 16_000, silent: bool = False) -> byt
         samples = np.zeros_like(t)
     else:
         samples = 0.3 * np.sin(2 * math.pi * (180 + 40 * np.sin(2 * math.pi * 3 * t)) * t)
-    pcm = (samples * 32767).astype(np.int16)
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(rate)
-        writer.writeframes(pcm.tobytes())
-    return out.getvalue()
+    return uploads.wav_bytes((samples * 32767).astype(np.int16), rate)
 
 
 def speech_wav(name: str = "aew_a0001") -> bytes:

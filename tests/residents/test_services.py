@@ -7,7 +7,7 @@ from ledger.verification import chain_verify
 from residents import services, uploads
 from residents.errors import ResidentError
 from residents.models import Resident
-from tests.residents.conftest import photo_bytes, speech_wav
+from tests.residents.conftest import photo_bytes, speech_wav, tone_wav
 
 
 def blocks_of(resident: Resident) -> list[dict]:
@@ -165,3 +165,41 @@ def test_a_moved_out_residents_pass_cannot_be_reissued(resident, warden) -> None
     resident.refresh_from_db()
     assert resident.pass_version == 1
     assert Block.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    ("photo", "code"),
+    [("skimage_coffee.jpg", "no_face"), ("two_faces_kit_rose.jpg", "several_faces")],
+)
+def test_the_service_itself_refuses_a_photo_without_exactly_one_face(warden, photo, code):
+    # A caller that skipped enrolment (photo_normalise only) used to get a resident whose
+    # photo silently had no face embedding.
+    files_before, blocks_before = media_files(), Block.objects.count()
+
+    with pytest.raises(uploads.UploadError) as caught:
+        services.resident_register(
+            by=warden, name="Ada", room="B-1", photo=uploads.photo_normalise(photo_bytes(photo))
+        )
+
+    assert caught.value.code == code
+    assert not Resident.objects.exists()
+    assert Block.objects.count() == blocks_before and media_files() == files_before
+
+
+def test_the_service_enrols_a_photo_its_caller_did_not(warden):
+    resident = services.resident_register(
+        by=warden, name="Ada", room="B-1", photo=uploads.photo_normalise(photo_bytes())
+    )
+
+    stored = Resident.objects.get(pk=resident.pk)
+    assert stored.face_embedding is not None and stored.face_model and stored.face_enrolled_at
+
+
+def test_the_service_refuses_a_voice_without_enough_speech(warden):
+    quiet = uploads.voice_normalise(tone_wav(3.0, silent=True))
+
+    with pytest.raises(uploads.UploadError) as caught:
+        services.resident_register(by=warden, name="Ada", room="B-1", voice=quiet)
+
+    assert caught.value.code == "silence"
+    assert not Resident.objects.exists() and media_files() == set()
