@@ -28,10 +28,12 @@ def ledger_list(
         blocks = blocks.filter(type=kind)
     for key, value in (fields or {}).items():
         blocks = with_field(blocks, key, value)
-    if since:
-        blocks = blocks.filter(timestamp__gte=_day_start_utc(since))
-    if until:
-        blocks = blocks.filter(timestamp__lt=_day_start_utc(until + timedelta(days=1)))
+    start = _day_start_utc(since) if since else None
+    if start:
+        blocks = blocks.filter(timestamp__gte=start)
+    end = _day_start_utc(until, days_later=1) if until else None
+    if end:
+        blocks = blocks.filter(timestamp__lt=end)
     return blocks.order_by("-index")
 
 
@@ -47,9 +49,14 @@ def with_field(blocks: QuerySet[Block], key: str, value: str) -> QuerySet[Block]
     return blocks.filter(type__in=field.types, data__contains=fragment)
 
 
-def _day_start_utc(day: date) -> str:
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return crypto.format_timestamp(start)
+def _day_start_utc(day: date, *, days_later: int = 0) -> str | None:
+    """The UTC timestamp at which local ``day`` (plus ``days_later``) begins; None when that
+    lies outside the calendar (before year 1 in UTC, after 9999): no bound at all then."""
+    try:
+        start = timezone.make_aware(datetime.combine(day, time.min)) + timedelta(days=days_later)
+        return crypto.format_timestamp(start)
+    except OverflowError:
+        return None
 
 
 def block_get(index: int) -> Block | None:

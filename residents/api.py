@@ -11,13 +11,14 @@ from drf_spectacular.utils import extend_schema
 from PIL import Image
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hostel.api import Pagination, UploadField, has_perm
+from hostel.parsers import JSONParser, UploadJSONParser
 from residents import scan_selectors, scans, selectors, services, uploads
 from residents.media import pass_download_response, protected_file_response
 from residents.models import Resident, ScanMode
@@ -194,7 +195,7 @@ def _photo_url(resident: Resident | None, request: Request) -> str | None:
 
 class ScanApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.record_scan")]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [UploadJSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=ScanMode.choices)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from residents.errors import ScanRefused
+from residents.text import validate_multiline, validate_single_line
 
 phone_validator = RegexValidator(
     r"^\+?[0-9][0-9 ().-]{4,22}[0-9]$",
@@ -23,16 +24,19 @@ class Resident(models.Model):
         OUT = "OUT", "Out"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=120)
-    room = models.CharField(max_length=20)
+    name = models.CharField(max_length=120, validators=[validate_single_line])
+    room = models.CharField(max_length=20, validators=[validate_single_line])
     floor = models.SmallIntegerField(null=True, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=24, blank=True, validators=[phone_validator])
-    address = models.TextField(blank=True, max_length=500)
+    address = models.TextField(blank=True, max_length=500, validators=[validate_multiline])
     move_in_date = models.DateField(null=True, blank=True)
-    occupation = models.CharField(max_length=120, blank=True)
+    occupation = models.CharField(max_length=120, blank=True, validators=[validate_single_line])
     emergency_contact = models.CharField(
-        max_length=200, blank=True, help_text="Name and phone number of someone to call."
+        max_length=200,
+        blank=True,
+        help_text="Name and phone number of someone to call.",
+        validators=[validate_single_line],
     )
     photo = models.FileField(upload_to="photos/", blank=True)
     voice_sample = models.FileField(upload_to="voices/", blank=True)
@@ -107,7 +111,7 @@ class Gate(models.Model):
         EXIT = "exit", "Exit only"
 
     slug = models.SlugField(max_length=40, unique=True, help_text="Short id used by scanners.")
-    name = models.CharField(max_length=80)
+    name = models.CharField(max_length=80, validators=[validate_single_line])
     mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.TOGGLE)
     is_active = models.BooleanField("active", default=True)
 

@@ -7,6 +7,7 @@ active, is for the caller to check against the database.
 """
 
 import io
+import unicodedata
 import uuid
 from dataclasses import dataclass
 
@@ -80,6 +81,7 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 def card_png(*, token: str, name: str, room: str, photo_jpeg: bytes | None, title: str) -> bytes:
     """A printable pass card: title, photo, name, room and the QR code."""
+    name, room = _one_line(name), _one_line(room)
     width, _height = CARD_SIZE
     card = Image.new("RGB", CARD_SIZE, "white")
     draw = ImageDraw.Draw(card)
@@ -106,6 +108,11 @@ def card_png(*, token: str, name: str, room: str, photo_jpeg: bytes | None, titl
     out = io.BytesIO()
     card.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def _one_line(text: str) -> str:
+    """Text as one printable line: control characters (a stored CR/LF) become spaces."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, max_width: int) -> str:

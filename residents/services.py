@@ -20,6 +20,7 @@ from residents import uploads
 from residents.errors import ResidentError
 from residents.models import Resident
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
+from residents.text import text_normalise
 from residents.uploads import Photo, Voice
 
 if TYPE_CHECKING:
@@ -205,7 +206,7 @@ def _user(by: Staff) -> User | None:
 
 
 def _clean(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    return text_normalise(value) if isinstance(value, str) else value
 
 
 def _cleaned(values: dict[str, Any]) -> dict[str, Any]:

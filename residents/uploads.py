@@ -1,10 +1,11 @@
 """Photo and voice uploads: validate by content, normalise, strip metadata. Pure.
 
 Photos: sniffed by content (JPEG, PNG or WebP, whatever the file name says), at most
-MAX_UPLOAD_BYTES and MAX_PIXELS (checked from the header, before decoding, so a small file
-that declares a huge image is refused without being expanded), fully decoded (a truncated
-file is refused), EXIF orientation applied, downscaled to PHOTO_MAX_SIDE, re-encoded as a
-JPEG without any metadata (no GPS, no camera serial numbers).
+MAX_UPLOAD_BYTES and MAX_PIXELS (MAX_LOSSLESS_PIXELS for PNG and WebP; checked from the
+header, before decoding, so a small file that declares a huge image is refused without being
+expanded), decoded in full (a truncated file is refused; JPEGs at a reduced scale), EXIF
+orientation applied, downscaled to PHOTO_MAX_SIDE, re-encoded as a JPEG without any metadata
+(no EXIF, so no GPS or camera serial numbers, and no comments).
 
 Voice samples: decoded with PyAV (webm/opus, ogg, m4a, mp3, wav: what browsers and phones
 record) to prove they are audio, at most MAX_UPLOAD_BYTES and VOICE_MAX_SECONDS, and stored
@@ -24,7 +25,9 @@ if TYPE_CHECKING:
     import numpy as np
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
-MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo; decoding it needs ~120 MB
+MAX_PIXELS = 40_000_000  # a 40-megapixel phone photo (JPEG: decoded at a reduced scale)
+# PNG and WebP decode only at full size: 12 megapixels take ~36 MB, a 40 MP one ~290 MB.
+MAX_LOSSLESS_PIXELS = 12_000_000
 PHOTO_MIN_SIDE = 64
 PHOTO_MAX_SIDE = 1024
 # MPO: a JPEG carrying a second image (a depth or gain map), as many phones write.
@@ -96,14 +99,20 @@ def photo_normalise(upload: Upload) -> Photo:
             f"{image.format or 'This'} images are not accepted; use a JPEG, PNG or WebP photo.",
         )
     width, height = image.size
-    if width * height > MAX_PIXELS:
+    jpeg = image.format in ("JPEG", "MPO")
+    limit = MAX_PIXELS if jpeg else MAX_LOSSLESS_PIXELS
+    if width * height > limit:
         raise UploadError(
             "invalid_photo",
-            f"The photo is {width}x{height} pixels; at most {MAX_PIXELS // 1_000_000} "
-            "megapixels are accepted.",
+            f"The photo is {width}x{height} pixels; at most {limit // 1_000_000} megapixels "
+            f"are accepted{'' if jpeg else ' in PNG or WebP (send a JPEG, or a smaller image)'}.",
         )
     if image.format != "MPO" and getattr(image, "n_frames", 1) > 1:
         raise UploadError("invalid_photo", "Animated images are not accepted; use a still photo.")
+    if jpeg:
+        # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients: a 40-megapixel
+        # photo never sits in memory at full size (it cost ~120 MB, 5 MB this way).
+        image.draft(None, (PHOTO_MAX_SIDE * 2, PHOTO_MAX_SIDE * 2))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -118,8 +127,9 @@ def photo_normalise(upload: Upload) -> Photo:
             f"{PHOTO_MIN_SIDE} pixels on each side are needed to see a face.",
         )
     upright.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
+    upright.info = {}  # nothing carried over: no EXIF (GPS, serial numbers), no comments
     out = io.BytesIO()
-    upright.save(out, format="JPEG", quality=88, optimize=True)  # no exif=: nothing carried over
+    upright.save(out, format="JPEG", quality=88, optimize=True)
     return Photo(out.getvalue(), upright.width, upright.height)
 
 

@@ -112,3 +112,15 @@ def test_bootstrap_demo_loads_residents_and_role_accounts_through_services(db) -
     assert User.objects.get(username="guard").groups.filter(name="guards").exists()
     assert User.objects.get(username="warden").groups.filter(name="wardens").exists()
     assert "Created guard 'guard' with password" in out.getvalue()
+
+
+def test_the_sqlite_database_is_readable_by_its_owner_only(tmp_path) -> None:
+    database = tmp_path / "var" / "hostel.sqlite3"
+    database.parent.mkdir()
+    database.touch(mode=0o644)  # as an older version left it
+    database.chmod(0o644)
+
+    result = start({**PRODUCTION, "DATABASE_URL": f"sqlite:///{database}"})
+
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

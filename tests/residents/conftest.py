@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from residents import services, uploads
+from residents.models import Gate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PASSWORD = "correct horse battery staple"
@@ -99,3 +100,8 @@ def resident(warden):
         phone="+234 801 234 5678",
         photo=uploads.photo_enrol(photo_bytes()),
     )
+
+
+@pytest.fixture
+def main_gate(db) -> Gate:
+    return Gate.objects.get(slug="main")

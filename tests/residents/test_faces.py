@@ -12,7 +12,7 @@ from hostel.api import ERROR_STATUS
 from ledger.models import Block
 from residents import scans, services, uploads
 from residents.biometrics import face
-from residents.models import Gate, Resident
+from residents.models import Resident
 from tests.residents.conftest import FIXTURES, upload
 
 
@@ -22,11 +22,6 @@ def photo(name: str) -> bytes:
 
 def image(name: str) -> Image.Image:
     return Image.open(io.BytesIO(photo(name)))
-
-
-@pytest.fixture
-def main_gate(db) -> Gate:
-    return Gate.objects.get(slug="main")
 
 
 def enrol(by, name: str, photo_name: str) -> Resident:

@@ -14,11 +14,6 @@ from residents.models import Gate, Resident, ScanRequest
 
 
 @pytest.fixture
-def main_gate(db) -> Gate:
-    return Gate.objects.get(slug="main")
-
-
-@pytest.fixture
 def no_debounce(settings) -> None:
     settings.SCAN_DEBOUNCE_SECONDS = 0
 

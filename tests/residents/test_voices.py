@@ -9,17 +9,12 @@ from rest_framework.test import APIClient
 from ledger.models import Block
 from residents import passes, scans, services, uploads
 from residents.biometrics import voice
-from residents.models import Gate, Resident
+from residents.models import Resident
 from tests.residents.conftest import speech_wav, tone_wav, upload, webm_opus
 
 
 def samples(name: str) -> np.ndarray:
     return uploads.voice_normalise(speech_wav(name)).samples
-
-
-@pytest.fixture
-def main_gate(db) -> Gate:
-    return Gate.objects.get(slug="main")
 
 
 @pytest.fixture
