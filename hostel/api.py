@@ -19,7 +19,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hostel.errors import DomainError
@@ -115,7 +115,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 def _domain_error_response(exc: DomainError, view: APIView | None) -> Response:
     status_code = ERROR_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST)
     if status_code >= 500:
-        log.error("a write was refused (%s): %s", exc.code, exc)
+        level = logging.WARNING if exc.code == "ledger_busy" else logging.ERROR
+        log.log(level, "a write was refused (%s): %s", exc.code, exc)
+    set_rollback()  # as DRF's own handler does, should requests ever be atomic
     body = error_body(exc.code, str(exc))
     details = getattr(view, "error_details", None)
     if details is not None:

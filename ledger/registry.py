@@ -74,6 +74,8 @@ def register(
         _fields[event_field.key] = event_field
     _csv_columns.extend(column for column in csv_columns if column not in _csv_columns)
     if subject is not None:
+        if _subject not in (Subject(), subject):
+            raise ValueError(f"the ledger's subject is already {_subject}, not {subject}")
         _subject = subject
     _checks.extend(check for check in checks if check not in _checks)
 

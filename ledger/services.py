@@ -168,9 +168,12 @@ def _validated(data: Mapping[str, Any], subject: str) -> _Event:
     if not isinstance(subject, str) or len(subject) > 64:
         raise LedgerError("invalid_event", "the subject must be text of at most 64 characters")
     key = registry.subject_keys().get(kind, "")
-    if subject != (str(data.get(key) or "") if key else ""):
-        named = f"the value of its {key!r}" if key else "empty (its type names no subject)"
-        raise LedgerError("invalid_event", f"a {kind!r} event's subject must be {named}")
+    named = data.get(key) if key else None
+    if named is not None and not isinstance(named, str):
+        raise LedgerError("invalid_event", f"a {kind!r} event's {key!r} must be text")
+    if subject != (named or ""):
+        should = f"the value of its {key!r}" if key else "empty (its type names no subject)"
+        raise LedgerError("invalid_event", f"a {kind!r} event's subject must be {should}")
     try:
         data_json = crypto.canonical_json(data)
     except (TypeError, ValueError) as exc:

@@ -25,14 +25,15 @@ def block_list(request: HttpRequest) -> HttpResponse:
     filters = LedgerFilterForm(request.GET or None)
     blocks = selectors.ledger_list(**filters.selector_arguments())
     page, query = paginate(request, blocks, PAGE_SIZE)
-    for entry in page:  # each event type's own cells (its app registered the template)
-        entry.template = registry.event_template(entry.type)
+    # Each event type's own cells: the template its app registered.
+    entries = [(block, registry.event_template(block.type)) for block in page]
     return render(
         request,
         "ledger/list.html",
         {
             "filters": filters,
             "page": page,
+            "entries": entries,
             "query": query,
             "subject": registry.subject(),
             "verification": selectors.verification_latest(),

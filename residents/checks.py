@@ -1,7 +1,7 @@
 """What residents add to chain verification: stored status against the replayed scans.
 
-resident_status_check plugs into ledger.verification's registry of extra checks (see
-ResidentsConfig.ready), so the ledger never imports residents.
+resident_status_check is registered with the ledger as an extra check of chain_verify (see
+ResidentsConfig.ready and ledger.registry), so the ledger never imports residents.
 """
 
 import json

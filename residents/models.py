@@ -130,19 +130,19 @@ class Gate(models.Model):
         """The status a scan here gives ``resident``: the other one. An entry-only gate
         refuses someone already IN, an exit-only gate someone already OUT (anti-passback)."""
         inside, outside = Resident.Status.IN, Resident.Status.OUT
-        one_way: dict[str, tuple[str, str, str]] = {
-            Gate.Mode.ENTRY: (inside, "in", " They must leave through an exit first."),
-            Gate.Mode.EXIT: (outside, "out", ""),
-        }
-        refused_status, direction, advice = one_way.get(self.mode, ("", "", ""))
-        if resident.status == refused_status:
-            raise ScanRefused(
-                "anti_passback",
-                f"{resident.name} is already {resident.status}: {self.name} only lets "
-                f"residents {direction} (anti-passback).{advice}",
-                resident=resident,
-            )
+        if self.mode == Gate.Mode.ENTRY and resident.status == inside:
+            raise self._passback(resident, "in", " They must leave through an exit first.")
+        if self.mode == Gate.Mode.EXIT and resident.status == outside:
+            raise self._passback(resident, "out", "")
         return outside if resident.status == inside else inside
+
+    def _passback(self, resident: Resident, direction: str, advice: str) -> ScanRefused:
+        return ScanRefused(
+            "anti_passback",
+            f"{resident.name} is already {resident.status}: {self.name} only lets residents "
+            f"{direction} (anti-passback).{advice}",
+            resident=resident,
+        )
 
 
 class ScanMode(models.TextChoices):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ledger import selectors as ledger_selectors
 from ledger.models import Block
-from ledger.services import block_append
+from ledger.services import LedgerError, block_append
 from residents import passes
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
@@ -56,27 +56,15 @@ def gate_for_scan(slug: str) -> Gate:
     return gate
 
 
-def resident_from_pass(token: str, *, lock: bool = False) -> Resident:
+def resident_from_pass(token: str) -> Resident:
     """The resident whose current pass ``token`` is: the one place a pass becomes a person.
 
     Refused when the token is not a pass this server signed (``invalid_pass``), names
-    nobody registered (``unknown_resident``) or was replaced by a newer pass
-    (``revoked_pass``). With ``lock`` the resident's row is locked for the transaction.
+    nobody registered (``unknown_resident``) or was replaced by a newer one (``revoked_pass``).
     """
-    try:
-        claim = passes.pass_read(token)
-    except passes.PassError as exc:
-        raise ScanRefused("invalid_pass", str(exc)) from exc
-    resident = _resident(claim.resident_id, lock=lock)
-    if resident is None:
-        raise ScanRefused("unknown_resident", "This pass belongs to nobody registered here.")
-    if claim.version != resident.pass_version:
-        raise ScanRefused(
-            "revoked_pass",
-            "This pass has been replaced by a newer one and no longer works. Ask the resident "
-            "for their current pass.",
-            resident=resident,
-        )
+    claim = _claim(token)
+    resident = _resident(claim.resident_id, lock=False, mode=ScanMode.QR)
+    _refuse_a_replaced_pass(resident, claim)
     return resident
 
 
@@ -88,30 +76,41 @@ def scan_record(
     token: str = "",
     resident_id: uuid.UUID | None = None,
     scan_id: uuid.UUID | None = None,
-    score: Score | None = None,
 ) -> ScanOutcome:
     """Record a resident passing ``gate``: IN or OUT by the gate's rules, with its block.
 
-    ``mode`` "qr" reads the resident from a pass ``token``; the other modes take
-    ``resident_id`` (a guard looked the resident up, or a face or voice matched). With a
+    ``mode`` "qr" reads the resident from a pass ``token`` (parsed once); the other modes
+    take ``resident_id`` (a guard looked the resident up, or a face or voice matched). With a
     ``scan_id``, a retry of the same scan returns the first result.
     """
+    return _scan(by, gate, mode, token, resident_id, scan_id, score=None)
+
+
+def _scan(
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: str,
+    token: str,
+    resident_id: uuid.UUID | None,
+    scan_id: uuid.UUID | None,
+    *,
+    score: Score | None,
+) -> ScanOutcome:
     if mode not in ScanMode.values:
         raise ScanRefused("invalid_mode", f"Unknown scan mode {mode!r}.")
-    if mode != ScanMode.QR and resident_id is None:
+    claim = _claim(token) if mode == ScanMode.QR else None
+    target = claim.resident_id if claim else resident_id
+    if target is None:
         raise ScanRefused("invalid", "Choose the resident to record.")
-    resident = None
     try:
         with transaction.atomic():
-            if mode == ScanMode.QR:
-                resident = resident_from_pass(token, lock=True)
-            else:
-                resident = _resident(resident_id, lock=True)
-                if resident is None:
-                    raise ScanRefused("unknown_resident", "There is nobody registered here.")
-            replayed = _replay(scan_id, resident)
+            resident = _resident(target, lock=True, mode=mode)
+            replayed = _replay(scan_id, resident, score)
             if replayed is not None:
                 return replayed
+            _refuse_a_moved_out_resident(resident)
+            if claim is not None:
+                _refuse_a_replaced_pass(resident, claim)
             block = _record_locked(resident, by, gate, mode)
             if scan_id is not None:
                 ScanRequest.objects.create(
@@ -120,11 +119,38 @@ def scan_record(
             return ScanOutcome(resident, block, False, score)
     except IntegrityError:
         # Only the scan id's unique constraint can fail here: a retry that raced the first
-        # request past the lock. Return what the first one recorded.
-        replayed = _replay(scan_id, resident) if resident is not None else None
+        # request past the lock. Return what the first one recorded (re-read: this attempt's
+        # changes to the resident were rolled back).
+        replayed = _replay(scan_id, _resident(target, lock=False, mode=mode), score)
         if replayed is None:
             raise
         return replayed
+
+
+def _claim(token: str) -> passes.PassClaim:
+    try:
+        return passes.pass_read(token)
+    except passes.PassError as exc:
+        raise ScanRefused("invalid_pass", str(exc)) from exc
+
+
+def _refuse_a_replaced_pass(resident: Resident, claim: passes.PassClaim) -> None:
+    if claim.version != resident.pass_version:
+        raise ScanRefused(
+            "revoked_pass",
+            "This pass has been replaced by a newer one and no longer works. Ask the resident "
+            "for their current pass.",
+            resident=resident,
+        )
+
+
+def _refuse_a_moved_out_resident(resident: Resident) -> None:
+    if not resident.is_active:
+        raise ScanRefused(
+            "inactive_resident",
+            f"{resident.name} has moved out; their pass no longer opens the gate.",
+            resident=resident,
+        )
 
 
 def face_scan_record(
@@ -226,20 +252,23 @@ def _record_match(
             "use manual entry.",
         )
     resident_id, score = match
-    return scan_record(
-        by=by, gate=gate, mode=mode, resident_id=resident_id, scan_id=scan_id, score=score
-    )
+    return _scan(by, gate, mode, "", resident_id, scan_id, score=score)
 
 
-def _resident(pk: uuid.UUID | None, *, lock: bool) -> Resident | None:
-    if pk is None:
-        return None
+def _resident(pk: uuid.UUID, *, lock: bool, mode: str) -> Resident:
     residents = Resident.objects.select_for_update() if lock else Resident.objects.all()
-    return residents.filter(pk=pk).first()
+    resident = residents.filter(pk=pk).first()
+    if resident is None:
+        whom = "This pass belongs to" if mode == ScanMode.QR else "There is"
+        raise ScanRefused("unknown_resident", f"{whom} nobody registered here.")
+    return resident
 
 
-def _replay(scan_id: uuid.UUID | None, resident: Resident) -> ScanOutcome | None:
-    """The first result of a scan id already recorded for ``resident``, if any."""
+def _replay(
+    scan_id: uuid.UUID | None, resident: Resident, score: Score | None
+) -> ScanOutcome | None:
+    """The first result of a scan id already recorded for ``resident``, if any (with the
+    score of this attempt's biometric match, which the first one had too)."""
     if scan_id is None:
         return None
     previous = ScanRequest.objects.filter(scan_id=scan_id).first()
@@ -248,20 +277,20 @@ def _replay(scan_id: uuid.UUID | None, resident: Resident) -> ScanOutcome | None
     if previous.resident_id != resident.pk:
         raise ScanRefused("scan_id_reused", "This scan id was already used for another resident.")
     block = ledger_selectors.block_get(previous.block_index)
-    assert block is not None  # the block and the scan request were committed together
-    return ScanOutcome(resident, block, True)
+    if block is None:  # committed together with the scan request: the chain was cut
+        raise LedgerError(
+            "ledger_error",
+            f"Scan {scan_id} was recorded in block {previous.block_index}, which is missing. "
+            "Run `manage.py verify_chain`.",
+        )
+    return ScanOutcome(resident, block, True, score)
 
 
 def _record_locked(
     resident: Resident, by: AbstractBaseUser | AnonymousUser, gate: Gate, mode: str
 ) -> Block:
-    """Refuse or record a scan of ``resident``, whose row this transaction has locked."""
-    if not resident.is_active:
-        raise ScanRefused(
-            "inactive_resident",
-            f"{resident.name} has moved out; their pass no longer opens the gate.",
-            resident=resident,
-        )
+    """Record a scan of ``resident`` (whose row this transaction has locked), unless it
+    repeats one within the debounce window or the gate's rule refuses it."""
     now = timezone.now()
     ago = resident.seconds_since_scan(now, within=timedelta(seconds=settings.SCAN_DEBOUNCE_SECONDS))
     if ago is not None:

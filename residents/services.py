@@ -179,7 +179,7 @@ def _enrol_photo(resident: Resident, photo: Photo) -> str:
     from residents.biometrics import face
 
     if photo.face is None:  # not enrolled by the caller: find the one face now
-        photo = uploads.photo_enrol(photo.jpeg)
+        photo = uploads.photo_with_face(photo)
     _enrol(resident, "face", photo.face, face.MODEL)
     return file_store(resident.photo, photo.jpeg, "jpg")
 
@@ -189,7 +189,7 @@ def _enrol_voice(resident: Resident, voice: Voice) -> str:
     from residents.biometrics import voice as voices
 
     if voice.embedding is None:
-        voice = uploads.voice_enrol(voice.wav)
+        voice = uploads.voice_with_embedding(voice)
     _enrol(resident, "voice", voice.embedding, voices.MODEL)
     return file_store(resident.voice_sample, voice.wav, "wav")
 

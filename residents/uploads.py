@@ -135,9 +135,13 @@ def photo_normalise(upload: Upload) -> Photo:
 
 def photo_enrol(upload: Upload) -> Photo:
     """A resident's photo: normalised, and refused unless it shows exactly one face."""
+    return photo_with_face(photo_normalise(upload))
+
+
+def photo_with_face(photo: Photo) -> Photo:
+    """A normalised photo with its face descriptor; refused unless it shows one face."""
     from residents.biometrics import face  # dlib and numpy load only when a face is needed
 
-    photo = photo_normalise(upload)
     try:
         descriptor = face.face_embed(Image.open(io.BytesIO(photo.jpeg)))
     except face.FaceError as exc:
@@ -152,9 +156,13 @@ ENROL_MIN_SPEECH_SECONDS = 2.0  # as the speech check counts voiced frames: ~3 s
 
 def voice_enrol(upload: Upload) -> Voice:
     """A resident's voice sample: decoded, and refused without enough speech to enrol."""
+    return voice_with_embedding(voice_normalise(upload))
+
+
+def voice_with_embedding(sample: Voice) -> Voice:
+    """A decoded voice sample with its speaker embedding; refused without enough speech."""
     from residents.biometrics import voice
 
-    sample = voice_normalise(upload)
     try:
         embedding = voice.voice_embed(sample.samples, min_speech=ENROL_MIN_SPEECH_SECONDS)
     except voice.VoiceError as exc:

@@ -50,3 +50,26 @@ def test_the_residents_app_registered_its_events_fields_and_columns() -> None:
     ]
     assert registry.csv_columns()[:3] == ["resident_id", "resident_name", "room"]
     assert registry.subject().param == "resident"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("subject", ["", "0b8f9c7e-0000-4c1e-9d3a-6f1c2b7e1f0a"])
+def test_an_edited_subject_of_a_registered_event_is_detected(tamper, subject) -> None:
+    block = block_append(data={"type": "scan", "resident_id": RESIDENT}, subject=RESIDENT)
+
+    tamper('UPDATE ledger_block SET subject = %s WHERE "index" = %s', [subject, block.index])
+
+    report = chain_verify()
+    assert [(p.index, p.code) for p in report.problems] == [(block.index, "format")]
+
+
+@pytest.mark.django_db
+def test_a_subject_named_by_a_number_is_refused() -> None:
+    with pytest.raises(LedgerError, match="must be text"):
+        block_append(data={"type": "scan", "resident_id": 5}, subject="5")
+
+
+def test_a_second_app_cannot_silently_rename_the_subject() -> None:
+    with pytest.raises(ValueError, match="already"):
+        registry.register(subject=registry.Subject(param="visitor", label="Visitor"))
+    assert registry.subject().param == "resident"

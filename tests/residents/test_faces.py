@@ -2,6 +2,7 @@
 
 import base64
 import io
+import uuid
 
 import numpy as np
 import pytest
@@ -131,6 +132,21 @@ def test_a_face_scan_identifies_the_enrolled_resident(warden, guard, main_gate) 
     assert outcome.block.payload["mode"] == "face" and outcome.block.payload["status"] == "IN"
     assert outcome.score is not None and outcome.score.kind == "distance"
     assert outcome.score.value < 0.5
+
+
+def test_a_retried_face_scan_keeps_its_distance_for_the_guard(warden, guard, main_gate) -> None:
+    enrol(warden, "Barack", "obama_640x480.jpg")
+    scan_id = uuid.uuid4()
+    first = scans.face_scan_record(
+        by=guard, gate=main_gate, image=image("obama_2.jpg"), scan_id=scan_id
+    )
+
+    retried = scans.face_scan_record(
+        by=guard, gate=main_gate, image=image("obama_2.jpg"), scan_id=scan_id
+    )
+
+    assert retried.replayed and retried.block.index == first.block.index
+    assert retried.score == first.score and first.score is not None
 
 
 @pytest.mark.parametrize(

@@ -154,6 +154,30 @@ def test_a_moved_out_resident_is_refused(resident, guard, warden, main_gate) -> 
     state.check()
 
 
+def test_a_moved_out_resident_with_an_old_pass_is_told_they_moved_out(
+    resident, guard, warden, main_gate
+) -> None:
+    old = token_of(resident)
+    services.pass_reissue(resident=resident, by=warden)
+    services.resident_deactivate(resident=resident, by=warden)
+
+    refusal = refused("inactive_resident", lambda: scan(resident, guard, main_gate, token=old))
+
+    assert "moved out" in str(refusal)
+
+
+def test_a_retry_after_the_pass_was_reissued_still_returns_the_first_result(
+    resident, guard, warden, main_gate
+) -> None:
+    scan_id, old = uuid.uuid4(), token_of(resident)
+    first = scan(resident, guard, main_gate, token=old, scan_id=scan_id)
+    services.pass_reissue(resident=resident, by=warden)
+
+    retried = scan(resident, guard, main_gate, token=old, scan_id=scan_id)
+
+    assert retried.replayed and retried.block.index == first.block.index
+
+
 def test_a_retried_scan_id_returns_the_first_result_and_never_toggles_twice(
     resident, guard, main_gate, no_debounce
 ) -> None:

@@ -74,9 +74,18 @@ voiceButton.addEventListener("click", async () => {
   voiceButton.disabled = true;
   voiceButton.textContent = "Listening…";
   result.checking("Listening: let the resident say a sentence.");
-  const voice = await recordVoice(microphone, VOICE_MS);
-  voiceButton.disabled = false;
-  voiceButton.textContent = "Scan voice";
+  let voice;
+  try {
+    voice = await recordVoice(microphone, VOICE_MS);
+  } catch (err) {
+    microphone.getTracks().forEach((track) => track.stop());
+    result.refused({ message: "The recording failed (" + err.name + "). Try again, or use the pass." });
+    resumeTimer = setTimeout(resume, RESUME_AFTER_MS.refused);
+    return;
+  } finally {
+    voiceButton.disabled = false;
+    voiceButton.textContent = "Scan voice";
+  }
   record({ mode: "voice", voice });
 });
 
