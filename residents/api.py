@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from hostel.api import Pagination, UploadField, has_perm
 from hostel.parsers import JSONParser, UploadJSONParser
-from residents import scan_selectors, scans, selectors, services, uploads
+from residents import biometric_scans, scan_selectors, scans, selectors, services, uploads
 from residents.media import pass_download_response, protected_file_response
 from residents.models import Resident, ScanMode
 from residents.services import EDITABLE_FIELDS, RECORDED_FIELDS
@@ -225,7 +225,7 @@ class ScanApi(APIView):
         data = serializer.validated_data
         gate = scans.gate_for_scan(data["gate"])
         if data["mode"] == ScanMode.VOICE:
-            outcome = scans.voice_scan_record(
+            outcome = biometric_scans.voice_scan_record(
                 by=request.user,
                 gate=gate,
                 samples=uploads.voice_normalise(data["voice"]).samples,
@@ -235,7 +235,7 @@ class ScanApi(APIView):
             )
         elif data["mode"] == ScanMode.FACE:
             photo = uploads.photo_normalise(data["photo"])
-            outcome = scans.face_scan_record(
+            outcome = biometric_scans.face_scan_record(
                 by=request.user,
                 gate=gate,
                 image=Image.open(io.BytesIO(photo.jpeg)),

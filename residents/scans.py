@@ -1,4 +1,5 @@
-"""The gate: record a resident passing, by pass (QR), by hand, by face or by voice.
+"""The gate: record a resident passing, by pass (QR), by hand, or as a face or voice matched
+(residents.biometric_scans finds the match).
 
 One transaction per scan: lock the resident's row, replay a known scan id (so a retried
 request returns the first result and never toggles twice), refuse revoked passes and
@@ -10,7 +11,7 @@ raises ScanRefused and records nothing.
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -23,12 +24,6 @@ from ledger.services import LedgerError, block_append
 from residents import passes
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
-
-if TYPE_CHECKING:
-    import numpy as np
-    from PIL import Image
-
-SCAN_MIN_SPEECH_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -84,6 +79,20 @@ def scan_record(
     ``scan_id``, a retry of the same scan returns the first result.
     """
     return _scan(by, gate, mode, token, resident_id, scan_id, score=None)
+
+
+def match_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: ScanMode,
+    resident_id: uuid.UUID,
+    scan_id: uuid.UUID | None,
+    score: Score,
+) -> ScanOutcome:
+    """Record the scan of a resident a face or voice identified, keeping the match's score
+    (a retry returns it with the first result). residents.biometric_scans finds the match."""
+    return _scan(by, gate, mode, "", resident_id, scan_id, score=score)
 
 
 def _scan(
@@ -151,108 +160,6 @@ def _refuse_a_moved_out_resident(resident: Resident) -> None:
             f"{resident.name} has moved out; their pass no longer opens the gate.",
             resident=resident,
         )
-
-
-def face_scan_record(
-    *,
-    by: AbstractBaseUser | AnonymousUser,
-    gate: Gate,
-    image: "Image.Image",
-    scan_id: uuid.UUID | None = None,
-) -> ScanOutcome:
-    """Identify the one face in ``image`` among active residents (1:N) and record the scan.
-
-    Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
-    person; otherwise refused as "no confident match", and nothing is recorded.
-    """
-    from residents.biometrics import face
-    from residents.galleries import gallery
-
-    try:
-        probe = face.face_embed(image)
-    except face.FaceError as exc:
-        raise ScanRefused(exc.code, str(exc)) from exc
-    ids, matrix = gallery("face").load()
-    match, _ = face.face_identify(
-        probe,
-        matrix,
-        threshold=settings.FACE_MATCH_THRESHOLD,
-        margin=settings.FACE_MATCH_MARGIN,
-    )
-    return _record_match(
-        by,
-        gate,
-        ScanMode.FACE,
-        (ids[match.index], Score("distance", match.distance)) if match else None,
-        scan_id,
-        whose="one resident's",
-    )
-
-
-def voice_scan_record(
-    *,
-    by: AbstractBaseUser | AnonymousUser,
-    gate: Gate,
-    samples: "np.ndarray",
-    claimed: uuid.UUID | None = None,
-    token: str = "",
-    scan_id: uuid.UUID | None = None,
-) -> ScanOutcome:
-    """Verify a claimed resident's voice (1:1) or identify it among all (1:N), then record.
-
-    The claim is a resident id or their current pass ``token``. Accepted only above
-    VOICE_MATCH_THRESHOLD (cosine similarity), and in 1:N also VOICE_MATCH_MARGIN above
-    the next resident. ``samples``: 16 kHz mono float audio.
-    """
-    from residents.biometrics import voice
-    from residents.galleries import gallery
-
-    if claimed is None and token:
-        claimed = resident_from_pass(token).pk
-    try:
-        probe = voice.voice_embed(samples, min_speech=SCAN_MIN_SPEECH_SECONDS)
-    except voice.VoiceError as exc:
-        raise ScanRefused(exc.code, str(exc)) from exc
-    ids, matrix = gallery("voice").load()
-    if claimed is not None:
-        if claimed not in ids:
-            raise ScanRefused(
-                "not_enrolled",
-                "This resident has no voice enrolled (or has moved out); use the pass.",
-            )
-        row = ids.index(claimed)
-        ids, matrix = [claimed], matrix[row : row + 1]
-    match, _ = voice.voice_identify(
-        probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
-    )
-    return _record_match(
-        by,
-        gate,
-        ScanMode.VOICE,
-        (ids[match.index], Score("similarity", match.similarity)) if match else None,
-        scan_id,
-        whose="the claimed resident's" if claimed else "one resident's",
-    )
-
-
-def _record_match(
-    by: AbstractBaseUser | AnonymousUser,
-    gate: Gate,
-    mode: ScanMode,
-    match: tuple[uuid.UUID, Score] | None,
-    scan_id: uuid.UUID | None,
-    *,
-    whose: str,
-) -> ScanOutcome:
-    """Record the scan of a confident biometric match, or refuse: no confident match."""
-    if match is None:
-        raise ScanRefused(
-            "no_confident_match",
-            f"No confident match: this {mode} is not clearly {whose}. Ask for the pass, or "
-            "use manual entry.",
-        )
-    resident_id, score = match
-    return _scan(by, gate, mode, "", resident_id, scan_id, score=score)
 
 
 def _resident(pk: uuid.UUID, *, lock: bool, mode: str) -> Resident:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from hostel.api import ERROR_STATUS
 from ledger.models import Block
-from residents import scans, services, uploads
+from residents import biometric_scans, scans, services, uploads
 from residents.biometrics import face
 from residents.models import Resident
 from tests.residents.conftest import FIXTURES, upload
@@ -126,7 +126,7 @@ def test_a_face_scan_identifies_the_enrolled_resident(warden, guard, main_gate) 
     barack = enrol(warden, "Barack", "obama_640x480.jpg")
     enrol(warden, "Joe", "biden.jpg")
 
-    outcome = scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+    outcome = biometric_scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
 
     assert outcome.resident.pk == barack.pk
     assert outcome.block.payload["mode"] == "face" and outcome.block.payload["status"] == "IN"
@@ -137,11 +137,11 @@ def test_a_face_scan_identifies_the_enrolled_resident(warden, guard, main_gate) 
 def test_a_retried_face_scan_keeps_its_distance_for_the_guard(warden, guard, main_gate) -> None:
     enrol(warden, "Barack", "obama_640x480.jpg")
     scan_id = uuid.uuid4()
-    first = scans.face_scan_record(
+    first = biometric_scans.face_scan_record(
         by=guard, gate=main_gate, image=image("obama_2.jpg"), scan_id=scan_id
     )
 
-    retried = scans.face_scan_record(
+    retried = biometric_scans.face_scan_record(
         by=guard, gate=main_gate, image=image("obama_2.jpg"), scan_id=scan_id
     )
 
@@ -164,7 +164,7 @@ def test_face_scans_that_are_not_one_known_face_are_refused(
     before = Block.objects.count()
 
     with pytest.raises(scans.ScanRefused) as caught:
-        scans.face_scan_record(by=guard, gate=main_gate, image=image(name))
+        biometric_scans.face_scan_record(by=guard, gate=main_gate, image=image(name))
 
     assert (caught.value.code, ERROR_STATUS[caught.value.code]) == (code, status)
     assert Block.objects.count() == before
@@ -181,7 +181,7 @@ def test_the_yale_look_alikes_are_never_confused_at_the_defaults(
     for subject in enrolled:
         for n in (5, 7):
             try:
-                found = scans.face_scan_record(
+                found = biometric_scans.face_scan_record(
                     by=guard, gate=main_gate, image=image(f"yale/subject{subject}_{n}.jpg")
                 )
             except scans.ScanRefused as refusal:
@@ -197,11 +197,11 @@ def test_the_yale_look_alikes_are_never_confused_at_the_defaults(
 
 def test_a_moved_out_resident_leaves_the_gallery(warden, guard, main_gate) -> None:
     barack = enrol(warden, "Barack", "obama_640x480.jpg")
-    scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+    biometric_scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
     services.resident_deactivate(resident=barack, by=warden)
 
     with pytest.raises(scans.ScanRefused) as caught:
-        scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
+        biometric_scans.face_scan_record(by=guard, gate=main_gate, image=image("obama_2.jpg"))
 
     assert caught.value.code == "no_confident_match"
 

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from ledger.models import Block
-from residents import passes, scans, services, uploads
+from residents import biometric_scans, passes, scans, services, uploads
 from residents.biometrics import voice
 from residents.models import Resident
 from tests.residents.conftest import speech_wav, tone_wav, upload, webm_opus
@@ -72,7 +72,9 @@ def test_enrolment_needs_about_three_seconds_of_speech(warden) -> None:
 
 
 def test_a_voice_scan_identifies_the_speaker_among_all(speakers, guard, main_gate) -> None:
-    outcome = scans.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
+    outcome = biometric_scans.voice_scan_record(
+        by=guard, gate=main_gate, samples=samples("aew_a0002")
+    )
 
     assert outcome.resident == speakers["aew"]
     assert outcome.block.payload["mode"] == "voice" and outcome.block.payload["status"] == "IN"
@@ -83,13 +85,13 @@ def test_a_voice_scan_identifies_the_speaker_among_all(speakers, guard, main_gat
 def test_a_claimed_resident_is_verified_one_to_one(speakers, guard, main_gate) -> None:
     before = Block.objects.count()
     with pytest.raises(scans.ScanRefused) as caught:
-        scans.voice_scan_record(
+        biometric_scans.voice_scan_record(
             by=guard, gate=main_gate, samples=samples("aew_a0002"), claimed=speakers["axb"].pk
         )
 
     assert caught.value.code == "no_confident_match"
     assert Block.objects.count() == before
-    accepted = scans.voice_scan_record(
+    accepted = biometric_scans.voice_scan_record(
         by=guard, gate=main_gate, samples=samples("axb_a0004"), claimed=speakers["axb"].pk
     )
     assert accepted.resident == speakers["axb"]
@@ -99,7 +101,7 @@ def test_another_speaker_is_not_let_in(speakers, guard, main_gate, warden) -> No
     services.resident_deactivate(resident=speakers["aew"], by=warden)
 
     with pytest.raises(scans.ScanRefused) as caught:
-        scans.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
+        biometric_scans.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
 
     assert caught.value.code == "no_confident_match"
 

@@ -1,0 +1,125 @@
+"""Face and voice at the gate: identify the resident (1:N, or 1:1 for a voice with a claim),
+then record the scan through residents.scans. Refused unless the match is confident: a
+distance under FACE_MATCH_THRESHOLD (a similarity over VOICE_MATCH_THRESHOLD) that is also a
+clear margin better than the next resident.
+"""
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from residents.errors import ScanRefused
+from residents.models import Gate, ScanMode
+from residents.scans import ScanOutcome, Score, match_record, resident_from_pass
+
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image
+
+SCAN_MIN_SPEECH_SECONDS = 1.5
+
+
+def face_scan_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    image: "Image.Image",
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Identify the one face in ``image`` among active residents (1:N) and record the scan.
+
+    Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
+    person; otherwise refused as "no confident match", and nothing is recorded.
+    """
+    from residents.biometrics import face
+    from residents.galleries import gallery
+
+    try:
+        probe = face.face_embed(image)
+    except face.FaceError as exc:
+        raise ScanRefused(exc.code, str(exc)) from exc
+    ids, matrix = gallery("face").load()
+    match, _ = face.face_identify(
+        probe,
+        matrix,
+        threshold=settings.FACE_MATCH_THRESHOLD,
+        margin=settings.FACE_MATCH_MARGIN,
+    )
+    return _record_match(
+        by,
+        gate,
+        ScanMode.FACE,
+        (ids[match.index], Score("distance", match.distance)) if match else None,
+        scan_id,
+        whose="one resident's",
+    )
+
+
+def voice_scan_record(
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    samples: "np.ndarray",
+    claimed: uuid.UUID | None = None,
+    token: str = "",
+    scan_id: uuid.UUID | None = None,
+) -> ScanOutcome:
+    """Verify a claimed resident's voice (1:1) or identify it among all (1:N), then record.
+
+    The claim is a resident id or their current pass ``token``. Accepted only above
+    VOICE_MATCH_THRESHOLD (cosine similarity), and in 1:N also VOICE_MATCH_MARGIN above
+    the next resident. ``samples``: 16 kHz mono float audio.
+    """
+    from residents.biometrics import voice
+    from residents.galleries import gallery
+
+    if claimed is None and token:
+        claimed = resident_from_pass(token).pk
+    try:
+        probe = voice.voice_embed(samples, min_speech=SCAN_MIN_SPEECH_SECONDS)
+    except voice.VoiceError as exc:
+        raise ScanRefused(exc.code, str(exc)) from exc
+    ids, matrix = gallery("voice").load()
+    if claimed is not None:
+        if claimed not in ids:
+            raise ScanRefused(
+                "not_enrolled",
+                "This resident has no voice enrolled (or has moved out); use the pass.",
+            )
+        row = ids.index(claimed)
+        ids, matrix = [claimed], matrix[row : row + 1]
+    match, _ = voice.voice_identify(
+        probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
+    )
+    return _record_match(
+        by,
+        gate,
+        ScanMode.VOICE,
+        (ids[match.index], Score("similarity", match.similarity)) if match else None,
+        scan_id,
+        whose="the claimed resident's" if claimed else "one resident's",
+    )
+
+
+def _record_match(
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: ScanMode,
+    match: tuple[uuid.UUID, Score] | None,
+    scan_id: uuid.UUID | None,
+    *,
+    whose: str,
+) -> ScanOutcome:
+    """Record the scan of a confident biometric match, or refuse: no confident match."""
+    if match is None:
+        raise ScanRefused(
+            "no_confident_match",
+            f"No confident match: this {mode} is not clearly {whose}. Ask for the pass, or "
+            "use manual entry.",
+        )
+    resident_id, score = match
+    return match_record(
+        by=by, gate=gate, mode=mode, resident_id=resident_id, scan_id=scan_id, score=score
+    )
