@@ -153,6 +153,13 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return JsonResponse(error_body("not_found", "No such API endpoint."), status=404)
 
 
+def json_unavailable(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(
+        error_body("busy", "The database is busy or unavailable; nothing was recorded. Try again."),
+        status=503,
+    )
+
+
 def json_server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         error_body("server_error", "Something went wrong on the server; nothing was changed."),

@@ -1,14 +1,15 @@
 from collections.abc import Callable
 
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, include, path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from hostel import views
+from hostel.auth import TokenObtainPairView, TokenRefreshView
 from ledger import api as ledger_api
 from residents import api as residents_api
 from residents import views as residents_views
@@ -18,6 +19,11 @@ def api_path(route: str, view: Callable[..., HttpResponseBase], name: str) -> li
     """An API route that answers with and without a trailing slash (no redirects)."""
     return [path(f"api/{route}", view, name=name), path(f"api/{route}/", view)]
 
+
+# Swagger UI sets inline styles; the rest of its page keeps the site's policy.
+docs_view = csp_update({"style-src": ["'self'", "'unsafe-inline'"]})(
+    login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+)
 
 api_urlpatterns = [
     *api_path("token", TokenObtainPairView.as_view(), "api-token"),
@@ -37,7 +43,9 @@ api_urlpatterns = [
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
     *api_path("schema", SpectacularJSONAPIView.as_view(), "api-schema"),
     *api_path(  # a page for people: anonymous visitors are sent to log in
-        "docs", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), "api-docs"
+        "docs",
+        docs_view,
+        "api-docs",
     ),
 ]
 

@@ -1,8 +1,10 @@
+import sys
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -14,13 +16,23 @@ from residents import scan_selectors, selectors
 
 @require_GET
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers: 200 when the database answers, 503 when it does not."""
+    """For load balancers: 200 when the database answers and its schema is this release's;
+    503 when it does not answer, or migrations are still to be applied (a server deployed
+    before `manage.py migrate` ran must not take traffic)."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        pending = _unapplied_migrations()
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    if pending:
+        body = {"status": "error", "database": connection.vendor, "unapplied_migrations": pending}
+        return JsonResponse(body, status=503)
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def _unapplied_migrations() -> list[str]:
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
 
 
 @login_required
@@ -95,6 +107,16 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler. An unreachable or overloaded database is a 503: the request
+    may simply be tried again, and the page must not need the database to render."""
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        response: HttpResponse
+        if _is_api(request):
+            response = api.json_unavailable(request)
+        else:
+            response = render(request, "503.html", status=503)
+        response["Retry-After"] = "10"
+        return response
     if _is_api(request):
         return api.json_server_error(request)
     return render(request, "500.html", status=500)

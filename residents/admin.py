@@ -40,7 +40,7 @@ class ResidentAdmin(admin.ModelAdmin):
         if not resident.photo:
             return "—"
         url = reverse("residents:photo", args=[resident.pk])
-        return format_html('<img src="{}" alt="" style="height:48px;border-radius:4px">', url)
+        return format_html('<img src="{}" alt="" height="48">', url)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False  # residents move out (deactivate); the ledger keeps referring to them

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hostel.pagination import paginate
+from hostel.security import capture_allowed
 from residents import passes, scan_selectors, selectors, services
 from residents.errors import ResidentError
 from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
@@ -32,6 +33,7 @@ def resident_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+@capture_allowed
 @login_required
 @permission_required("residents.add_resident", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -52,6 +54,7 @@ def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
     return render(request, "residents/detail.html", {"resident": resident, "history": history})
 
 
+@capture_allowed
 @login_required
 @permission_required("residents.change_resident", raise_exception=True)
 @require_http_methods(["GET", "POST"])
@@ -138,6 +141,7 @@ def _resident_file(pk: str, field: str, content_type: str) -> FileResponse | Htt
     return protected_file_response(stored.name, content_type)
 
 
+@capture_allowed
 @login_required
 @permission_required("residents.record_scan", raise_exception=True)
 def scan_page(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ from importlib import import_module
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 
 from ledger.services import block_append
@@ -59,6 +60,7 @@ def _test_settings(settings, tmp_path) -> None:
     """Uploads go to a fresh folder per test, never to the checkout's var/media; passwords
     hash fast (the real hasher's cost is the point in production, not in tests)."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    cache.clear()  # throttle counts (the cache) start afresh in every test
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 

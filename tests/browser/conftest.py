@@ -59,15 +59,40 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
+# Every Content-Security-Policy violation any page reports fails the test it happened in.
+CSP_VIOLATIONS: list[str] = []
+REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + event.blockedURI);
+});
+"""
+
+
 def new_page(browser: Browser, base_url: str) -> Page:
     context = browser.new_context(
         base_url=base_url,
         viewport={"width": 412, "height": 915},  # a phone at the gate
     )
     context.grant_permissions(["camera", "microphone"], origin=base_url)
+    context.add_init_script(REPORT_VIOLATIONS)
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            CSP_VIOLATIONS.append(f"{page.url}: {message.text}")
+            if "CSP violation" in message.text or "Content Security Policy" in message.text
+            else None
+        ),
+    )
     page.set_default_timeout(15_000)
     return page
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations() -> Iterator[None]:
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == [], "the page broke its Content-Security-Policy"
 
 
 def write_y4m(path: Path, frame: Image.Image, frames: int = 20) -> Path:
@@ -94,15 +119,9 @@ def qr_frame(text: str, size: tuple[int, int] = (640, 480)) -> Image.Image:
 
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": 412, "height": 915},  # a phone at the gate
-    )
-    context.grant_permissions(["camera", "microphone"], origin=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page(browser, live_server.url)
     yield page
-    context.close()
+    page.context.close()
 
 
 def staff_user(username: str, role: str) -> Any:

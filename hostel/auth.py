@@ -1,0 +1,93 @@
+"""Logging in: lockout after repeated failures (django-axes), throttled token views, and
+tokens that a password change voids.
+
+A staff member who mistypes LOGIN_FAILURE_LIMIT (5) passwords in a row from one address is
+locked out of the login page, the admin and /api/token for LOGIN_LOCKOUT_MINUTES (15); a
+superuser unlocks them sooner in the admin (Axes → Access attempts: delete the entry) or
+with `manage.py axes_reset_username USERNAME`.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_simplejwt import serializers as jwt_serializers
+from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
+
+
+def lockout_message() -> str:
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return (
+        f"Too many failed logins for this account from here. Try again in {minutes} minutes, "
+        "or ask an administrator to unlock it."
+    )
+
+
+class LockedOut(exceptions.APIException):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    default_code = "locked_out"
+
+
+def locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a locked-out login: a page, or the API's error shape."""
+    retry_after = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "locked_out", "message": lockout_message()}}
+        response = JsonResponse(body, status=429)
+    else:
+        context = {"message": lockout_message()}
+        response = render(request, "registration/locked_out.html", context, status=429)
+    response["Retry-After"] = retry_after
+    return response
+
+
+class TokenObtainPairView(jwt_views.TokenObtainPairView):
+    """POST /api/token, throttled per client address, refusing locked-out accounts."""
+
+    throttle_scope = "login"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            # django-axes marks the request it refused; its middleware sees only the
+            # Django request under DRF's, so the answer is given here.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut(lockout_message()) from None
+            raise
+
+
+class TokenRefreshView(jwt_views.TokenRefreshView):
+    throttle_scope = "login"
+
+
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """A refresh token of a password since changed (or of a removed or inactive account)
+    is refused, as access tokens are (SIMPLE_JWT["CHECK_REVOKE_TOKEN"])."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = RefreshToken(attrs["refresh"])
+        user_id = refresh.payload.get(jwt_settings.USER_ID_CLAIM)
+        user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+        if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+            raise exceptions.AuthenticationFailed(
+                "No active account found for this token.", code="no_active_account"
+            )
+        claim = refresh.payload.get(jwt_settings.REVOKE_TOKEN_CLAIM)
+        if claim != get_md5_hash_password(user.password):
+            raise exceptions.AuthenticationFailed(
+                "The password has been changed since this token was issued. Log in again.",
+                code="password_changed",
+            )
+        return super().validate(attrs)

@@ -1,0 +1,71 @@
+"""Every staff page, the admin and the API docs in Chromium at a phone's and a desktop's size:
+each loads its scripts without an error and without breaking its Content-Security-Policy
+(the autouse fixture in conftest fails a test on any violation)."""
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page
+
+from ledger.models import Block
+from residents import scans, services
+from residents.models import Gate
+from tests.browser.conftest import screenshot
+from tests.residents.conftest import PASSWORD, photo_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def root(migration_data) -> User:
+    return User.objects.create_superuser("root", "root@example.org", PASSWORD)
+
+
+def pages(resident_id: str, block: int) -> list[str]:
+    return [
+        "/",
+        "/residents/",
+        "/residents/new",
+        f"/residents/{resident_id}/",
+        f"/residents/{resident_id}/edit",
+        f"/residents/{resident_id}/move-out",
+        f"/residents/{resident_id}/pass",
+        "/scan/",
+        "/ledger/",
+        f"/ledger/{block}",
+        "/admin/",
+        "/admin/residents/resident/",
+        f"/admin/residents/resident/{resident_id}/change/",
+        "/admin/residents/gate/",
+        "/admin/ledger/block/",
+        f"/admin/ledger/block/{Block.objects.get(index=block).pk}/change/",
+        "/admin/auth/user/",
+        "/api/docs",
+    ]
+
+
+@pytest.mark.parametrize("size", [(390, 844), (1280, 800)], ids=["phone", "desktop"])
+def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> None:
+    from residents import uploads
+
+    ada = services.resident_register(
+        by=root, name="Ada Okafor", room="B-214", photo=uploads.photo_enrol(photo_bytes())
+    )
+    scan = scans.scan_record(
+        by=root, gate=Gate.objects.get(slug="main"), mode="manual", resident_id=ada.pk
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto("/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/")
+
+    for path in pages(str(ada.pk), scan.block.index):
+        response = page.goto(path)
+        assert response is not None and response.status == 200, path
+        page.wait_for_load_state("networkidle")
+
+    screenshot(page, f"api-docs-{size[0]}")
+    assert errors == []
