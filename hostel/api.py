@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import BasePermission
@@ -167,6 +168,14 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "format": "binary", "description": "a multipart file"},
+            {"type": "string", "pattern": "^data:", "description": "a data URL (base64)"},
+        ]
+    }
+)
 class UploadField(serializers.Field):
     """A file sent as a multipart part or as a data URL in JSON; the value is its bytes.
 

@@ -22,6 +22,7 @@ request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", d
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # Attributes every LogRecord has; anything else was passed as extra= and is logged too.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_STANDARD -= {"request_id"}
 
 
 class RequestIdMiddleware:
@@ -39,10 +40,13 @@ class RequestIdMiddleware:
             request_id.reset(token)
 
 
-class RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        return True
+_make_record = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _make_record(*args, **kwargs)
+    record.request_id = request_id.get()
+    return record
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,25 +68,21 @@ class JsonFormatter(logging.Formatter):
 
 
 def config(*, json: bool, level: str) -> dict[str, Any]:
-    """settings.LOGGING: the console (JSON or plain) for everything, mail for errors."""
+    """settings.LOGGING: the console (JSON or plain) for everything, mail for errors. Every
+    record made from now on carries the request id (a LogRecord factory, so that any
+    handler sees it)."""
+    logging.setLogRecordFactory(_record_with_request_id)
     console = "json" if json else "plain"
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {
-            "request_id": {"()": RequestIdFilter},
-            "production": {"()": "django.utils.log.RequireDebugFalse"},
-        },
+        "filters": {"production": {"()": "django.utils.log.RequireDebugFalse"}},
         "formatters": {
             "json": {"()": JsonFormatter},
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         },
         "handlers": {
-            "console": {
-                "class": "logging.StreamHandler",
-                "formatter": console,
-                "filters": ["request_id"],
-            },
+            "console": {"class": "logging.StreamHandler", "formatter": console},
             "mail_admins": {
                 "class": "django.utils.log.AdminEmailHandler",
                 "level": "ERROR",

@@ -250,6 +250,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "user": env.str("THROTTLE_USER", default="1200/min"),
     "login": env.str("THROTTLE_LOGIN", default="20/min"),  # /api/token, per client address
     "scan": env.str("THROTTLE_SCAN", default="300/min"),  # /api/scan, per staff member
+    "verify": env.str("THROTTLE_VERIFY", default="4/hour"),  # POST /api/ledger/verify
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -269,6 +270,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["hostel.schema.without_slash_twins"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hostel.schema.with_error_responses",
+    ],
 }
 
 # --- Mail (verify_chain --mail-admins) ------------------------------------------------------

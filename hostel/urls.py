@@ -12,6 +12,7 @@ from hostel import views
 from hostel.auth import TokenObtainPairView, TokenRefreshView
 from ledger import api as ledger_api
 from residents import api as residents_api
+from residents import scan_api
 from residents import views as residents_views
 
 
@@ -37,8 +38,8 @@ api_urlpatterns = [
     *api_path(
         "residents/<uuid:pk>/pass.png", residents_api.ResidentPassApi.as_view(), "api-resident-pass"
     ),
-    *api_path("scan", residents_api.ScanApi.as_view(), "api-scan"),
-    *api_path("occupancy", residents_api.OccupancyApi.as_view(), "api-occupancy"),
+    *api_path("scan", scan_api.ScanApi.as_view(), "api-scan"),
+    *api_path("occupancy", scan_api.OccupancyApi.as_view(), "api-occupancy"),
     *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
     *api_path("schema", SpectacularJSONAPIView.as_view(), "api-schema"),
@@ -62,6 +63,7 @@ urlpatterns = [
     *api_urlpatterns,
 ]
 
+handler400 = "hostel.views.bad_request"
 handler403 = "hostel.views.permission_denied"
 handler404 = "hostel.views.page_not_found"
 handler500 = "hostel.views.server_error"

@@ -92,6 +92,14 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 handler (a request too large or malformed to parse, a bad Host)."""
+    if _is_api(request):
+        body = api.error_body("bad_request", "The request could not be read; nothing was done.")
+        return JsonResponse(body, status=400)
+    return render(request, "400.html", status=400)
+
+
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(

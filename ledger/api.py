@@ -3,17 +3,19 @@
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
-from rest_framework.permissions import IsAuthenticated
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from hostel.api import Pagination, has_perm
-from ledger import registry, selectors
+from hostel.schema import paginated
+from ledger import registry, selectors, services
 from ledger.forms import filter_arguments, type_choices
-from ledger.models import Block
-from ledger.verification import chain_verify
+from ledger.models import Block, VerificationRun
 
 
 class BlockOutputSerializer(serializers.ModelSerializer):
@@ -52,7 +54,11 @@ class LedgerFilterSerializer(serializers.Serializer):
 class LedgerListApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("ledger.view_block")]
 
-    @extend_schema(parameters=[LedgerFilterSerializer], responses=BlockOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="ledger_list",
+        parameters=[LedgerFilterSerializer],
+        responses=paginated(BlockOutputSerializer, "PaginatedBlockList"),
+    )
     def get(self, request: Request) -> Response:
         filters = LedgerFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -62,9 +68,49 @@ class LedgerListApi(APIView):
         return paginator.get_paginated_response(BlockOutputSerializer(page, many=True).data)
 
 
-class LedgerVerifyApi(APIView):
-    permission_classes = [IsAuthenticated, has_perm("ledger.view_block")]
+class VerificationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = VerificationRun
+        fields = [
+            "valid",
+            "blocks",
+            "problem_count",
+            "problems",
+            "started_at",
+            "finished_at",
+            "trigger",
+            "by",
+        ]
 
-    @extend_schema(description="Verify the whole chain now: {valid, blocks, problems[]}.")
+
+class LedgerVerifyApi(APIView):
+    """GET: the latest verification (cron's, a warden's, or one started here): one row read,
+    so any number of guards may poll it. POST: verify the whole chain now (wardens;
+    throttled by THROTTLE_VERIFY, since a run reads every block)."""
+
+    throttle_scope = "verify"
+
+    def get_permissions(self) -> list[BasePermission]:
+        permission = "ledger.verify_chain" if self.request.method == "POST" else "ledger.view_block"
+        return [IsAuthenticated(), has_perm(permission)()]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Only starting a run costs anything: GETs share the user's ordinary rate.
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            return throttles
+        return [t for t in throttles if not isinstance(t, ScopedRateThrottle)]
+
+    @extend_schema(responses=VerificationOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(chain_verify().as_dict())  # a GET changes nothing: not recorded
+        run = selectors.verification_latest()
+        if run is None:
+            raise NotFound("The chain has not been verified yet; POST here to verify it now.")
+        return Response(VerificationOutputSerializer(run).data)
+
+    @extend_schema(request=None, responses={201: VerificationOutputSerializer})
+    def post(self, request: Request) -> Response:
+        _, run = services.verification_run(trigger="api", by=request.user.get_username())
+        if run is None:
+            raise NotFound("The run finished but could not be recorded; see the server log.")
+        return Response(VerificationOutputSerializer(run).data, status=status.HTTP_201_CREATED)

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from residents.errors import ScanRefused
 from residents.models import Gate, ScanMode
-from residents.scans import ScanOutcome, Score, match_record, resident_from_pass
+from residents.scans import ScanOutcome, Score, logged, match_record, resident_from_pass
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 SCAN_MIN_SPEECH_SECONDS = 1.5
 
 
+@logged
 def face_scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,
@@ -57,6 +58,7 @@ def face_scan_record(
     )
 
 
+@logged
 def voice_scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,

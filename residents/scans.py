@@ -8,10 +8,13 @@ moved-out residents, ignore repeats within the debounce window, apply the gate's
 raises ScanRefused and records nothing.
 """
 
+import functools
+import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, ParamSpec
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -24,6 +27,9 @@ from ledger.services import LedgerError, block_append
 from residents import passes
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,40 @@ class ScanOutcome:
     block: Block
     replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
     score: Score | None = None  # face and voice scans
+
+
+def logged(record: Callable[P, ScanOutcome]) -> Callable[P, ScanOutcome]:
+    """Log every decision of a scan function: what was recorded, or the refusal's code."""
+
+    @functools.wraps(record)
+    def logging_decision(*args: P.args, **kwargs: P.kwargs) -> ScanOutcome:
+        where = {"gate": getattr(kwargs.get("gate"), "slug", ""), "mode": kwargs.get("mode")}
+        try:
+            outcome = record(*args, **kwargs)
+        except ScanRefused as refusal:
+            whom = str(refusal.resident.pk) if refusal.resident else ""
+            log.info(
+                "scan refused: %s",
+                refusal.code,
+                extra={**where, "code": refusal.code, "resident_id": whom},
+            )
+            raise
+        event = outcome.block.payload
+        log.info(
+            "scan %s",
+            "replayed" if outcome.replayed else event["status"],
+            extra={
+                **where,
+                "code": "replayed" if outcome.replayed else "recorded",
+                "mode": event["mode"],
+                "status": event["status"],
+                "resident_id": event["resident_id"],
+                "block": outcome.block.index,
+            },
+        )
+        return outcome
+
+    return logging_decision
 
 
 def gate_for_scan(slug: str) -> Gate:
@@ -63,6 +103,7 @@ def resident_from_pass(token: str) -> Resident:
     return resident
 
 
+@logged
 def scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,

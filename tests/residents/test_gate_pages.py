@@ -7,6 +7,7 @@ import uuid
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
 from ledger.models import Block, VerificationRun
 from residents import passes, scan_selectors, scans, services
@@ -131,13 +132,43 @@ def test_the_scan_page_offers_the_active_gates(guard, make_user) -> None:
     assert logged_in(make_user("visitor")).get("/scan/").status_code == 403
 
 
+def test_the_verify_api_reads_the_last_run_and_wardens_start_a_new_one(scanned, guard, warden):
+    guards, wardens = APIClient(), APIClient()
+    guards.force_authenticate(guard)
+    wardens.force_authenticate(warden)
+
+    never = guards.get("/api/ledger/verify")
+    assert never.status_code == 404 and "POST" in never.json()["error"]["message"]
+    assert guards.post("/api/ledger/verify").status_code == 403  # guards only read
+    started = wardens.post("/api/ledger/verify")
+    read = guards.get("/api/ledger/verify")
+
+    assert started.status_code == 201 and read.status_code == 200
+    assert read.json() == started.json()
+    assert read.json()["valid"] is True and read.json()["blocks"] == 6
+    assert read.json()["trigger"] == "api" and read.json()["by"] == warden.username
+    assert VerificationRun.objects.count() == 1  # reading ran nothing
+
+
+def test_starting_verifications_is_throttled(scanned, warden, monkeypatch):
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "verify": "2/hour"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)  # read at import
+    wardens = APIClient()
+    wardens.force_authenticate(warden)
+
+    answers = [wardens.post("/api/ledger/verify") for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[-1]["Retry-After"] and VerificationRun.objects.count() == 2
+    assert wardens.get("/api/ledger/verify").status_code == 200  # reading is not throttled
+
+
 def test_the_read_apis_for_ledger_occupancy_and_verification(scanned, guard):
     api = APIClient()
     api.force_authenticate(guard)
 
     ledger = api.get("/api/ledger", {"type": "scan", "page_size": "1"}).json()
     occupancy = api.get("/api/occupancy/").json()
-    verified = api.get("/api/ledger/verify").json()
 
     assert ledger["count"] == 2 and len(ledger["results"]) == 1
     newest = ledger["results"][0]
@@ -146,14 +177,6 @@ def test_the_read_apis_for_ledger_occupancy_and_verification(scanned, guard):
     assert {r["name"] for r in occupancy["residents_in"]} == {
         "Ada Okafor",
         '=HYPERLINK("http://x")',
-    }
-    assert verified == {
-        "valid": True,
-        "from_index": 0,
-        "blocks": 6,
-        "head": verified["head"],
-        "problem_count": 0,
-        "problems": [],
     }
     assert api.get("/api/ledger", {"type": "nonsense"}).status_code == 400
     assert api.get("/api/ledger", {"resident": str(uuid.uuid4())}).json()["count"] == 0
@@ -181,10 +204,3 @@ def test_the_curfew_list_follows_the_night_even_after_midnight(settings, db, cur
 
     assert (scan_selectors.residents_out_after_curfew(moment) is not None) == listed
 
-
-def test_the_verify_api_changes_nothing(scanned, guard):
-    api = APIClient()
-    api.force_authenticate(guard)
-
-    assert api.get("/api/ledger/verify").json()["valid"] is True
-    assert not VerificationRun.objects.exists()

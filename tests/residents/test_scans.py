@@ -1,5 +1,6 @@
 """The gate's rules, through the scan service and POST /api/scan. Refusals record nothing."""
 
+import logging
 import uuid
 
 import pytest
@@ -301,3 +302,23 @@ def test_verify_chain_reports_a_status_edited_behind_the_apps_back(
     report = chain_verify()
     assert [p.code for p in report.problems] == ["resident_status"]
     assert "Ada Okafor" in report.problems[0].message and "say IN" in report.problems[0].message
+
+
+def test_every_scan_decision_is_logged_with_its_code_and_request_id(
+    resident, guard, main_gate, caplog
+) -> None:
+    client = APIClient(headers={"X-Request-ID": "gate-42"})
+    client.force_authenticate(guard)
+    body = {"mode": "qr", "token": token_of(resident)}
+
+    with caplog.at_level(logging.INFO, logger="residents.scans"):
+        client.post("/api/scan", body, format="json")
+        client.post("/api/scan", body, format="json")  # a repeat: refused
+        client.post("/api/scan", {"mode": "qr", "token": "garbage"}, format="json")
+
+    decisions = [(r.code, r.request_id) for r in caplog.records if r.name == "residents.scans"]
+    assert decisions == [
+        ("recorded", "gate-42"),
+        ("duplicate_scan", "gate-42"),
+        ("invalid_pass", "gate-42"),
+    ]

@@ -1,0 +1,175 @@
+"""Brute force, throttles, revoked tokens, headers: the site as an attacker meets it."""
+
+import json
+import logging
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def wendy(db) -> User:
+    return User.objects.create_user("wendy", password=PASSWORD)
+
+
+def api_login(client: APIClient, password: str):
+    return client.post("/api/token", {"username": "wendy", "password": password}, format="json")
+
+
+def page_login(client: Client, password: str):
+    return client.post("/login/", {"username": "wendy", "password": password})
+
+
+# --- Lockout --------------------------------------------------------------------------------
+
+
+def test_the_login_page_locks_out_after_repeated_failures(wendy, settings) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert page_login(client, "wrong").status_code == 200  # the form again, with an error
+    assert page_login(client, "wrong").status_code == 429  # the last one allowed
+
+    refused = page_login(client, PASSWORD)  # the right password, too late
+
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert "Too many failed logins" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_token_endpoint_locks_out_after_repeated_failures(wendy, settings) -> None:
+    client = APIClient()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert api_login(client, "wrong").status_code == 401
+    assert api_login(client, "wrong").status_code == 429
+
+    refused = api_login(client, PASSWORD)
+
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "locked_out"
+    assert "access" not in refused.json()
+
+
+def test_an_administrator_unlocks_an_account(wendy, settings) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page_login(client, "wrong")
+
+    call_command("axes_reset_username", "wendy")
+
+    assert page_login(client, PASSWORD).status_code == 302
+
+
+def test_a_success_before_the_limit_resets_the_count(wendy, settings) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        page_login(client, "wrong")
+    assert page_login(client, PASSWORD).status_code == 302
+    client.logout()
+
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        page_login(client, "wrong")
+
+    assert page_login(client, PASSWORD).status_code == 302
+
+
+# --- Throttles ------------------------------------------------------------------------------
+
+
+def test_the_token_endpoint_is_throttled_with_retry_after(db, settings, monkeypatch) -> None:
+    settings.AXES_ENABLED = False  # the throttle alone
+    rates = {**ScopedRateThrottle.THROTTLE_RATES, "login": "3/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)  # read at import
+    client = APIClient()
+    answers = [api_login(client, "wrong") for _ in range(4)]
+
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert answers[-1].json()["error"]["code"] == "throttled"
+    assert int(answers[-1]["Retry-After"]) > 0
+
+
+# --- Tokens after a password change ---------------------------------------------------------
+
+
+def test_a_password_change_voids_access_and_refresh_tokens(wendy) -> None:
+    client = APIClient()
+    pair = api_login(client, PASSWORD).json()
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert bearer.get("/api/residents").status_code == 403  # authenticated: no role yet
+
+    wendy.set_password("a brand new passphrase 2")
+    wendy.save()
+
+    assert bearer.get("/api/residents").status_code == 401
+    refreshed = client.post("/api/token/refresh", {"refresh": pair["refresh"]}, format="json")
+    assert refreshed.status_code == 401
+    assert refreshed.json()["error"]["code"] == "password_changed"
+
+
+def test_a_refresh_token_of_a_removed_account_is_a_401_not_a_500(wendy) -> None:
+    client = APIClient()
+    refresh = api_login(client, PASSWORD).json()["refresh"]
+    wendy.delete()
+
+    response = client.post("/api/token/refresh", {"refresh": refresh}, format="json")
+
+    assert response.status_code == 401
+
+
+# --- Headers --------------------------------------------------------------------------------
+
+
+def test_every_page_carries_the_security_headers(wendy) -> None:
+    client = Client()
+    client.force_login(wendy)
+
+    for path in ("/login/", "/", "/health", "/api/residents", "/nope"):
+        response = client.get(path)
+        policy = response["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, path
+        assert "'unsafe-inline'" not in policy, path
+        assert response["X-Frame-Options"] == "DENY"
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert "camera=()" in response["Permissions-Policy"], path
+        assert response["X-Request-ID"]
+
+
+def test_only_the_pages_that_capture_may_use_camera_and_microphone(db) -> None:
+    user = User.objects.create_superuser("root", "root@example.org", PASSWORD)
+    client = Client()
+    client.force_login(user)
+
+    for path in ("/scan/", "/residents/new"):
+        assert "camera=(self)" in client.get(path)["Permissions-Policy"], path
+    assert "camera=()" in client.get("/residents/")["Permissions-Policy"]
+
+
+def test_a_request_id_from_the_proxy_is_kept_and_logged(wendy, caplog) -> None:
+    client = Client(headers={"X-Request-ID": "nginx-7f3a"})
+    with caplog.at_level(logging.INFO, logger="hostel.test"):
+        response = client.get("/api/nope")
+        logging.getLogger("hostel.test").info("outside any request")
+
+    assert response["X-Request-ID"] == "nginx-7f3a"
+    assert [r.request_id for r in caplog.records if r.name == "hostel.test"] == ["-"]
+
+
+def test_json_log_lines_carry_the_request_id_and_extras() -> None:
+    from hostel.logs import JsonFormatter, request_id
+
+    token = request_id.set("abc123")
+    try:
+        record = logging.makeLogRecord({"name": "residents.scans", "msg": "scan %s"})
+        record.args, record.levelname, record.code = ("IN",), "INFO", "accepted"
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        request_id.reset(token)
+
+    assert line["message"] == "scan IN" and line["request_id"] == "abc123"
+    assert line["code"] == "accepted" and line["level"] == "INFO"
