@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "hostel",  # the project's own commands (db_grant)
     "ledger",
     "residents",
 ]

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -27,12 +28,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+# On PostgreSQL the suite runs as the application's least-privileged role, exactly as the
+# README tells an operator to run the servers: created and granted by `manage.py db_grant`
+# after the test database is migrated by its owner. Every connection switches to it.
+APP_ROLE = "hostel_test_app"
+
+
+def _as_app_role(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    if connection.vendor != "postgresql":
+        yield
+        return
+    from django.core.management import call_command
+    from django.db.backends.signals import connection_created
+
+    with django_db_blocker.unblock(), open(os.devnull, "w") as quiet:
+        call_command("db_grant", APP_ROLE, "--create", stdout=quiet)
+        _as_app_role(None, connection)
+    connection_created.connect(_as_app_role)
+    yield
+    connection_created.disconnect(_as_app_role)
+
+
+@contextmanager
+def as_owner() -> Iterator[None]:
+    """The database owner's rights for a moment (PostgreSQL), as an attacker with them has."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _flush_past_the_ledger_trigger() -> Iterator[None]:
     """Let test teardown TRUNCATE the append-only block table on PostgreSQL.
 
     The trigger refuses TRUNCATE for everyone; the table owner can disable it, and the
-    suite (which owns its test database) does so inside the flush transaction only.
+    suite (which owns its test database) does so inside the flush transaction only, as the
+    owner, then returns to the application's role.
     """
     if connection.vendor != "postgresql":
         yield
@@ -43,11 +88,13 @@ def _flush_past_the_ledger_trigger() -> Iterator[None]:
     def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
         statements = original(self, style, tables, **kwargs)
         if "ledger_block" not in tables:
-            return statements
+            return ["RESET ROLE", *statements, f"SET ROLE {APP_ROLE}"]
         return [
+            "RESET ROLE",
             "ALTER TABLE ledger_block DISABLE TRIGGER USER",
             *statements,
             "ALTER TABLE ledger_block ENABLE TRIGGER USER",
+            f"SET ROLE {APP_ROLE}",
         ]
 
     ops_class.sql_flush = sql_flush  # type: ignore[method-assign]
@@ -85,7 +132,7 @@ def migration_data(db) -> None:
 
 def tamper_sql(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:
     """Run SQL behind the application's back, as someone with the database's owner rights."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    with as_owner(), transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ALTER TABLE ledger_block DISABLE TRIGGER USER")
         cursor.execute(sql, params)

@@ -5,10 +5,14 @@ import logging
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
+
+from tests.conftest import APP_ROLE
 
 PASSWORD = "correct horse battery staple"
 
@@ -173,3 +177,43 @@ def test_json_log_lines_carry_the_request_id_and_extras() -> None:
 
     assert line["message"] == "scan IN" and line["request_id"] == "abc123"
     assert line["code"] == "accepted" and line["level"] == "INFO"
+
+
+# --- The database role the README prescribes ------------------------------------------------
+
+
+def test_logging_out_ends_the_session_under_the_application_s_database_role(wendy) -> None:
+    client = Client()
+    client.force_login(wendy)
+    assert client.get("/").status_code == 200
+
+    response = client.post("/logout/")
+
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # back to the login page
+    assert not Session.objects.exists()
+
+
+@pytest.mark.postgres_only
+def test_the_postgres_suite_runs_as_the_least_privileged_role(db) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_user, pg_has_role(current_user, 'pg_read_all_data', 'MEMBER')"
+        )
+        user, reads_everything = cursor.fetchone()
+        cursor.execute("SELECT has_table_privilege('ledger_block', 'UPDATE, DELETE, TRUNCATE')")
+        (changes_blocks,) = cursor.fetchone()
+
+    assert user == APP_ROLE and not reads_everything and not changes_blocks
+
+
+def test_the_granted_role_may_end_sessions_but_only_append_to_the_ledger() -> None:
+    from hostel.dbroles import grant_statements
+
+    sql = grant_statements("app", ["django_session", "ledger_block", "residents_resident"])
+
+    assert "GRANT SELECT, INSERT, UPDATE, DELETE ON django_session TO app" in sql
+    assert "GRANT SELECT, INSERT ON ledger_block TO app" in sql
+    assert "GRANT SELECT, INSERT, UPDATE ON residents_resident TO app" in sql
+    with pytest.raises(ValueError):
+        grant_statements("app; DROP TABLE x", ["django_session"])

@@ -3,6 +3,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 
 from ledger.models import Block, ChainHead, LedgerImmutableError
+from tests.conftest import as_owner
 
 
 @pytest.fixture
@@ -65,7 +66,15 @@ def test_blocks_cannot_be_written_around_the_service(block) -> None:
     ],
 )
 def test_postgres_refuses_raw_changes_to_blocks(block, sql) -> None:
+    # The application's role has no such privilege at all; even the owner meets the trigger.
     with (
+        pytest.raises(DatabaseError, match="permission denied"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    with (
+        as_owner(),
         pytest.raises(DatabaseError, match="append-only"),
         transaction.atomic(),
         connection.cursor() as cursor,

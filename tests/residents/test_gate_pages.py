@@ -203,4 +203,3 @@ def test_the_curfew_list_follows_the_night_even_after_midnight(settings, db, cur
     moment = timezone.make_aware(datetime(2026, 11, 24, hour, minute))
 
     assert (scan_selectors.residents_out_after_curfew(moment) is not None) == listed
-

@@ -1,0 +1,37 @@
+"""The application's PostgreSQL role: what it may do to each table, as SQL to grant.
+
+The application never needs to own its tables, and must not: the table owner can disable
+the ledger's append-only trigger. It needs SELECT, INSERT, UPDATE and DELETE on the tables it
+manages (logging out deletes a session; a login resets its failed attempts), but only
+appends to the ledger's, and never deletes a resident (residents move out).
+"""
+
+import re
+
+DEFAULT = "SELECT, INSERT, UPDATE, DELETE"
+LIMITED = {
+    "ledger_block": "SELECT, INSERT",
+    "ledger_chainhead": "SELECT, INSERT, UPDATE",
+    "ledger_verificationrun": "SELECT, INSERT",
+    "residents_resident": "SELECT, INSERT, UPDATE",
+}
+_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def grant_statements(role: str, tables: list[str], *, create: bool = False) -> list[str]:
+    if not _NAME.fullmatch(role):
+        raise ValueError(f"role {role!r}: use lowercase letters, digits and _")
+    statements = []
+    if create:
+        statements.append(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') "
+            f"THEN CREATE ROLE {role} NOLOGIN; END IF; END $$"
+        )
+    statements.append(f"GRANT USAGE ON SCHEMA public TO {role}")
+    for table in sorted(tables):
+        if not _NAME.fullmatch(table):
+            raise ValueError(f"unexpected table name {table!r}")
+        statements.append(f"REVOKE ALL ON {table} FROM {role}")
+        statements.append(f"GRANT {LIMITED.get(table, DEFAULT)} ON {table} TO {role}")
+    statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    return statements
