@@ -169,12 +169,7 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
 
 
 @extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "format": "binary", "description": "a multipart file"},
-            {"type": "string", "pattern": "^data:", "description": "a data URL (base64)"},
-        ]
-    }
+    {"type": "string", "description": "A file (multipart), or a data URL (base64) in JSON."}
 )
 class UploadField(serializers.Field):
     """A file sent as a multipart part or as a data URL in JSON; the value is its bytes.

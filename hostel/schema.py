@@ -13,7 +13,8 @@ from rest_framework import serializers
 # Errors any authenticated operation can answer, in the shape of hostel.api.error_body.
 COMMON_ERRORS = {
     "400": "Invalid input: the fields say which, and why.",
-    "401": "No, an expired or a revoked token (a changed password voids tokens).",
+    "401": "Not logged in: no, an expired or a revoked token (a changed password voids "
+    "tokens), or, for /api/token, a wrong username or password.",
     "403": "The role does not allow this.",
     "429": "Throttled, or locked out after failed logins; see Retry-After.",
     "503": "The database or the ledger is busy or unavailable; nothing was recorded.",
@@ -68,8 +69,6 @@ def with_error_responses(result: dict[str, Any], generator: Any, **kwargs: Any) 
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             for status, description in COMMON_ERRORS.items():
-                if status == "401" and path.startswith("/api/token"):
-                    continue
                 responses.setdefault(status, {"description": description})
             if "{" in path:
                 responses.setdefault("404", {"description": "No such object."})

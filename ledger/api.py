@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import BasePermission, IsAuthenticated
@@ -101,7 +101,12 @@ class LedgerVerifyApi(APIView):
             return throttles
         return [t for t in throttles if not isinstance(t, ScopedRateThrottle)]
 
-    @extend_schema(responses=VerificationOutputSerializer)
+    @extend_schema(
+        responses={
+            200: VerificationOutputSerializer,
+            404: OpenApiResponse(description="No verification has run yet."),
+        }
+    )
     def get(self, request: Request) -> Response:
         run = selectors.verification_latest()
         if run is None:

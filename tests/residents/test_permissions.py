@@ -1,5 +1,7 @@
 """Every page and endpoint, as anonymous, guard, warden and superuser (DESIGN section 1)."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -32,6 +34,25 @@ MATRIX = [
     ("post", "/api/register", {ANON: 401, GUARD: 403, WARDEN: 201, SUPER: 201}),
     ("get", "/api/schema", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/docs", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/login/", {ANON: 200, GUARD: 302, WARDEN: 302, SUPER: 302}),
+    ("post", "/logout/", {ANON: 302, GUARD: 302, WARDEN: 302, SUPER: 302}),
+    ("get", "/dashboard/latest", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/scan/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/{id}/voice", {ANON: LOGIN, GUARD: 404, WARDEN: 404, SUPER: 404}),
+    ("get", "/ledger/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/ledger/{index}", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/ledger/export.csv", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("post", "/ledger/verify", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("get", "/admin/ledger/block/", {ANON: 302, GUARD: 302, WARDEN: 302, SUPER: 200}),
+    ("post", "/api/token", {ANON: 400, GUARD: 400, WARDEN: 400, SUPER: 400}),
+    ("post", "/api/token/refresh", {ANON: 400, GUARD: 400, WARDEN: 400, SUPER: 400}),
+    ("get", "/api/residents/{id}/photo", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/residents/{id}/pass.png", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/scan", {ANON: 401, GUARD: 400, WARDEN: 400, SUPER: 400}),
+    ("get", "/api/occupancy", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/ledger", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/ledger/verify", {ANON: 401, GUARD: 404, WARDEN: 404, SUPER: 404}),
+    ("post", "/api/ledger/verify", {ANON: 401, GUARD: 403, WARDEN: 201, SUPER: 201}),
 ]
 
 FORM = {"name": "Bo Lindqvist", "room": "A-101"}
@@ -53,7 +74,7 @@ def clients(guard, warden, superuser) -> dict[str, Client]:
 def test_each_role_gets_what_design_section_1_allows(
     clients, resident, method, path, expected, role
 ) -> None:
-    url = path.format(id=resident.pk)
+    url = path.format(id=resident.pk, index=1)
     client = clients[role]
     data = FORM if method == "post" else None
     if path.startswith("/api/"):
@@ -103,3 +124,27 @@ def test_nothing_is_written_when_a_guard_tries_to_register(clients) -> None:
     clients[GUARD].post("/api/register", FORM, content_type="application/json")
 
     assert not Resident.objects.filter(name="Bo Lindqvist").exists()
+
+
+def test_the_matrix_covers_every_url_the_site_answers() -> None:
+    """A new page or endpoint without a row in MATRIX fails here."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def routes(patterns: list, prefix: str = "") -> list[str]:
+        found = []
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                if str(entry.pattern) != "admin/":  # the admin is Django's: sampled above
+                    found += routes(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                found.append(prefix + str(entry.pattern))
+        return found
+
+    def normalised(route: str) -> str:
+        route = re.sub(r"<uuid:pk>", "{id}", route)
+        route = re.sub(r"<int:index>", "{index}", route)
+        return "/" + route.rstrip("/") if route else "/"
+
+    covered = {normalised(path.lstrip("/")) for _, path, _ in MATRIX}
+    missing = {normalised(r) for r in routes(get_resolver().url_patterns)} - covered
+    assert missing == set()
