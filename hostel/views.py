@@ -20,6 +20,8 @@ def health(request: HttpRequest) -> JsonResponse:
     503 when it does not answer, or migrations are still to be applied (a server deployed
     before `manage.py migrate` ran must not take traffic)."""
     try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
         pending = _unapplied_migrations()
     except DatabaseError:
         return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
@@ -29,9 +31,18 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": connection.vendor})
 
 
+_schema_current = False  # once this process saw its migrations applied, they stay applied
+
+
 def _unapplied_migrations() -> list[str]:
+    """Migrations this release has that the database lacks (reading the migration files is
+    slow: once none are missing, the answer is remembered for the process's life)."""
+    global _schema_current
+    if _schema_current:
+        return []
     executor = MigrationExecutor(connection)
     plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    _schema_current = not plan
     return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
 
 

