@@ -51,6 +51,7 @@ def server_env(url: str, static: Path) -> dict[str, str]:
         "THROTTLE_LOGIN": "10000/min",
         "THROTTLE_ANON": "10000000/min",
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_MAX_REQUESTS": "0",  # no worker recycling in the middle of a measurement
         "DJANGO_SETTINGS_MODULE": "hostel.settings",
     }
 

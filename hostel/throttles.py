@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # rest_framework.views imports the throttle classes from sett
 
 
 class FixedWindowMixin(throttling.SimpleRateThrottle):
+    num_requests: int | None  # set from the rate by SimpleRateThrottle
+    duration: int | None
     window_end = 0.0
 
     def allow_request(self, request: "Request", view: "APIView") -> bool:
@@ -26,19 +28,20 @@ class FixedWindowMixin(throttling.SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        assert self.num_requests is not None and self.duration is not None
+        limit, duration = self.num_requests, self.duration
+        assert limit is not None and duration is not None
         self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_end = (window + 1) * self.duration
+        window = int(self.now // duration)
+        self.window_end = (window + 1) * duration
         key = f"{self.key}:{window}"
-        if self.cache.add(key, 1, self.duration + 1):
+        if self.cache.add(key, 1, duration + 1):
             return True
         try:
             count = self.cache.incr(key)
         except ValueError:  # expired between add and incr: a new window began
-            self.cache.add(key, 1, self.duration + 1)
+            self.cache.add(key, 1, duration + 1)
             count = 1
-        return bool(count <= self.num_requests)
+        return bool(count <= limit)
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.now)
