@@ -21,10 +21,10 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm")
 # nginx on the same host (or the load balancer's addresses) may set X-Forwarded-*.
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
-access_log_format = (
-    '{"time": "%(t)s", "request_id": "%({x-request-id}o)s", "method": "%(m)s", '
-    '"path": "%(U)s", "status": %(s)s, "bytes": "%(B)s", "ms": %(M)s, "client": "%(h)s"}'
-)
+# Plain text, not hand-built JSON (a path could break it); the request id matches the app's
+# log records and nginx's. The query string is left out: it may hold a resident's name.
+access_log_format = '%(t)s %({x-request-id}o)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
+
 errorlog = "-"
 limit_request_line = 8190
 limit_request_fields = 100

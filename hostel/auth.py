@@ -7,13 +7,14 @@ superuser unlocks them sooner in the admin (Axes → Access attempts: delete the
 with `manage.py axes_reset_username USERNAME`.
 """
 
+import ipaddress
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt import serializers as jwt_serializers
@@ -21,6 +22,27 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
+
+from hostel.parsers import JSONParser
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, for lockouts: the connection's, or behind TRUSTED_PROXY_COUNT
+    proxies the one the outermost proxy appended to X-Forwarded-For (entries further left
+    are the client's own words). IPv6 clients count per /64, which one host can fill."""
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and forwarded:
+        address = forwarded[-min(proxies, len(forwarded))]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def lockout_message() -> str:
@@ -52,10 +74,19 @@ def locked_out(
     return response
 
 
+class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # As long as a username can be (an unbounded one broke the lockout's record: a 500).
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=150)
+
+
 class TokenObtainPairView(jwt_views.TokenObtainPairView):
     """POST /api/token, throttled per client address, refusing locked-out accounts."""
 
     throttle_scope = "login"
+    serializer_class = TokenObtainPairSerializer
+    parser_classes = [JSONParser]
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
@@ -69,7 +100,8 @@ class TokenObtainPairView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
-    throttle_scope = "login"
+    throttle_scope = "refresh"
+    parser_classes = [JSONParser]
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):

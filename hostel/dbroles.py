@@ -19,8 +19,8 @@ _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def grant_statements(role: str, tables: list[str], *, create: bool = False) -> list[str]:
-    if not _NAME.fullmatch(role):
-        raise ValueError(f"role {role!r}: use lowercase letters, digits and _")
+    if not _NAME.fullmatch(role) or role in ("public", "postgres"):
+        raise ValueError(f"role {role!r}: name the application's own role (lowercase, digits, _)")
     statements = []
     if create:
         statements.append(

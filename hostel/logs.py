@@ -17,6 +17,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.views.debug import SafeExceptionReporterFilter
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -49,6 +50,25 @@ def _record_with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+class NoRequestDataFilter(SafeExceptionReporterFilter):
+    """Error reports (the mails to ADMINS) without the request's form or upload fields."""
+
+    def get_post_parameters(self, request: HttpRequest | None) -> dict[str, str]:
+        if request is None:
+            return {}
+        return dict.fromkeys(request.POST, self.cleansed_substitute)
+
+
+class WorthAMail(logging.Filter):
+    """Mail errors that need a person: not a 503 (the database or the ledger was busy and the
+    client was told to retry; it is logged), not a stranger's bad Host header."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 503:
+            return False
+        return not record.name.startswith("django.security.DisallowedHost")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -76,7 +96,10 @@ def config(*, json: bool, level: str) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"production": {"()": "django.utils.log.RequireDebugFalse"}},
+        "filters": {
+            "production": {"()": "django.utils.log.RequireDebugFalse"},
+            "worth_a_mail": {"()": WorthAMail},
+        },
         "formatters": {
             "json": {"()": JsonFormatter},
             "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -86,7 +109,7 @@ def config(*, json: bool, level: str) -> dict[str, Any]:
             "mail_admins": {
                 "class": "django.utils.log.AdminEmailHandler",
                 "level": "ERROR",
-                "filters": ["production"],
+                "filters": ["production", "worth_a_mail"],
             },
         },
         "root": {"handlers": ["console"], "level": "WARNING"},

@@ -12,7 +12,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
-DENY_ALL = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+DENY_ALL = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 CAPTURE = "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"
 
 View = Callable[..., HttpResponseBase]

@@ -45,6 +45,9 @@ SECRET_KEY = _secret("SECRET_KEY")
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind reverse proxies the connection comes from the nearest one: count those to trust; the
+# client is the address the outermost of them appended to X-Forwarded-For (lockouts, throttles).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -220,8 +223,7 @@ LOGOUT_REDIRECT_URL = "login"
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 PROTECTED_MEDIA_SENDFILE = env.bool("PROTECTED_MEDIA_SENDFILE", default=False)
 FILE_UPLOAD_PERMISSIONS = 0o640
-# A face scan may arrive as a JSON data URL: room for a 10 MB photo in base64.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 15 * 1024 * 1024
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o2750  # the web server's group may read (X-Accel)
 
 # --- REST API -------------------------------------------------------------------------------
 
@@ -235,7 +237,6 @@ REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_PARSER_CLASSES": [
         "hostel.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hostel.api.exception_handler",
@@ -248,11 +249,12 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 ]
 # The client address behind TRUSTED_PROXY_COUNT proxies (DRF otherwise takes the whole
 # X-Forwarded-For header, which a client can vary at will to escape its throttle).
-REST_FRAMEWORK["NUM_PROXIES"] = env.int("TRUSTED_PROXY_COUNT", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env.str("THROTTLE_ANON", default="120/min"),
     "user": env.str("THROTTLE_USER", default="1200/min"),
     "login": env.str("THROTTLE_LOGIN", default="20/min"),  # /api/token, per client address
+    "refresh": env.str("THROTTLE_REFRESH", default="60/min"),  # /api/token/refresh, likewise
     "scan": env.str("THROTTLE_SCAN", default="300/min"),  # /api/scan, per staff member
     "verify": env.str("THROTTLE_VERIFY", default="4/hour"),  # POST /api/ledger/verify
 }
@@ -294,6 +296,9 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 SERVER_EMAIL = env.str("SERVER_EMAIL", default="hostel@localhost")
 DEFAULT_FROM_EMAIL = SERVER_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # a slow mail server must not hang a worker
+# Error mails carry no form or upload data: residents' details stay out of inboxes.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "hostel.logs.NoRequestDataFilter"
 
 # --- Security ----------------------------------------------------------------------------
 
@@ -306,10 +311,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "hostel.auth.locked_out"
-# Behind a reverse proxy the client's address is the proxy's: count the proxies to trust.
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0) or None
-if AXES_IPWARE_PROXY_COUNT:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+AXES_CLIENT_IP_CALLABLE = "hostel.auth.client_address"
 
 # Scripts, styles, images, media and requests come from this site only; nothing inline.
 CONTENT_SECURITY_POLICY = {

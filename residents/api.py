@@ -9,7 +9,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -67,7 +67,7 @@ class ResidentOutputSerializer(serializers.ModelSerializer):
 
 class ResidentRegisterApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.add_resident")]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ResidentRegisterInput")
     class InputSerializer(serializers.Serializer):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from PIL import Image
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -98,7 +98,7 @@ def _photo_url(resident: Resident | None, request: Request) -> str | None:
 
 class ScanApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.record_scan")]
-    parser_classes = [UploadJSONParser, MultiPartParser, FormParser]
+    parser_classes = [UploadJSONParser, MultiPartParser]
 
     @extend_schema_serializer(component_name="ScanInput")
     class InputSerializer(serializers.Serializer):

@@ -122,5 +122,5 @@ def test_health_is_503_until_migrations_are_applied(tmp_path) -> None:
     run(["manage.py", "migrate", "--noinput"], env)
     after = run_client(script, env)
 
-    assert before["http"] == 503 and "ledger.0001_initial" in before["unapplied_migrations"]
+    assert before["http"] == 503 and before["unapplied_migrations"] > 10
     assert after == {"status": "ok", "database": "sqlite", "http": 200}

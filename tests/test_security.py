@@ -217,3 +217,43 @@ def test_the_granted_role_may_end_sessions_but_only_append_to_the_ledger() -> No
     assert "GRANT SELECT, INSERT, UPDATE ON residents_resident TO app" in sql
     with pytest.raises(ValueError):
         grant_statements("app; DROP TABLE x", ["django_session"])
+
+
+# --- Behind a proxy -------------------------------------------------------------------------
+
+
+def test_lockouts_key_on_the_address_the_proxy_saw_not_on_the_proxy(wendy, settings) -> None:
+    settings.TRUSTED_PROXY_COUNT = 1  # nginx in front: every connection comes from 127.0.0.1
+    attacker = Client(headers={"X-Forwarded-For": "10.9.9.9, 203.0.113.7"})
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page_login(attacker, "wrong")
+
+    # Changing the part of the header the client wrote does not help the attacker...
+    spoofed = Client(headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.7"})
+    assert page_login(spoofed, PASSWORD).status_code == 429
+    # ...and the account still opens for its owner at another address.
+    owner = Client(headers={"X-Forwarded-For": "192.0.2.44"})
+    assert page_login(owner, PASSWORD).status_code == 302
+
+
+def test_an_overlong_username_on_the_token_endpoint_is_a_400(db) -> None:
+    response = APIClient().post(
+        "/api/token", {"username": "u" * 300, "password": "x"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["username"]
+
+
+def test_error_mails_leave_out_503s_and_form_data(settings, mailoutbox) -> None:
+    from django.test import RequestFactory
+
+    settings.ADMINS = [("admin", "admin@example.org")]
+    log = logging.getLogger("django.request")
+    request = RequestFactory().post("/residents/new", {"name": "Ada Okafor", "phone": "0712"})
+
+    log.error("Service Unavailable: /api/scan", extra={"status_code": 503, "request": request})
+    log.error("Internal Server Error: /x", extra={"status_code": 500, "request": request})
+
+    assert len(mailoutbox) == 1
+    assert "Ada Okafor" not in mailoutbox[0].body and "0712" not in mailoutbox[0].body

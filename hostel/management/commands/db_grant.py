@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.db import connection, transaction
 
 from hostel.dbroles import grant_statements
 
@@ -25,13 +25,20 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("db_grant is for PostgreSQL; SQLite has no roles")
-        statements = grant_statements(
-            options["role"], connection.introspection.table_names(), create=options["create"]
-        )
+        try:
+            statements = grant_statements(
+                options["role"], connection.introspection.table_names(), create=options["create"]
+            )
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
         if options["dry_run"]:
             self.stdout.write(";\n".join(statements) + ";")
             return
-        with connection.cursor() as cursor:
+        # One transaction: the running servers see the old grants or the new, never none.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [options["role"]])
+            if cursor.fetchone() is None and not options["create"]:
+                raise CommandError(f"there is no role {options['role']!r} (or pass --create)")
             for statement in statements:
                 cursor.execute(statement)
         self.stdout.write(self.style.SUCCESS(f"Granted {options['role']} its privileges."))
