@@ -62,12 +62,16 @@ def test_every_operation_documents_its_errors_in_the_error_shape(schema) -> None
 
 
 @pytest.mark.django_db
-def test_a_request_too_large_to_parse_is_a_json_400_under_the_api() -> None:
-    fields = "&".join(f"f{n}=x" for n in range(1200))  # over DATA_UPLOAD_MAX_NUMBER_FIELDS
-    response = APIClient().generic(
-        "POST", "/api/token", fields, content_type="application/x-www-form-urlencoded"
+def test_requests_the_api_cannot_read_are_json_errors() -> None:
+    client = APIClient()
+    client.force_authenticate(User.objects.create_superuser("root", "r@example.org", "pw"))
+    fields = {f"f{n}": "x" for n in range(1200)}  # over DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+    too_many = client.post("/api/register", fields, format="multipart")
+    form = client.generic(
+        "POST", "/api/token", "username=a&password=b", "application/x-www-form-urlencoded"
     )
 
-    assert response.status_code == 400
-    assert response["Content-Type"] == "application/json"
-    assert response.json()["error"]["code"] in ("bad_request", "parse_error")
+    assert too_many.status_code == 400 and too_many["Content-Type"] == "application/json"
+    assert too_many.json()["error"]["code"] in ("bad_request", "parse_error")
+    assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
