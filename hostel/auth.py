@@ -8,11 +8,14 @@ with `manage.py axes_reset_username USERNAME`.
 """
 
 import ipaddress
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -24,6 +27,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from hostel.parsers import JSONParser
+from hostel.throttles import rate_exceeded
 
 
 def client_address(request: HttpRequest) -> str:
@@ -72,6 +76,26 @@ def locked_out(
         response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = retry_after
     return response
+
+
+def login_rate_limited(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Logins posted from one address, whatever the username, at most THROTTLE_LOGIN: the
+    per-account lockout alone would let one address try a password on every account."""
+
+    @wraps(view)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            wait = rate_exceeded(f"login-page:{client_address(request)}", settings.THROTTLE_LOGIN)
+            if wait:
+                context = {"message": "Too many login attempts from here. Wait a minute."}
+                response = render(request, "registration/locked_out.html", context, status=429)
+                response["Retry-After"] = str(int(wait) + 1)
+                return response
+        return view(request, *args, **kwargs)
+
+    return limited
 
 
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):

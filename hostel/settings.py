@@ -250,10 +250,11 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 # The client address behind TRUSTED_PROXY_COUNT proxies (DRF otherwise takes the whole
 # X-Forwarded-For header, which a client can vary at will to escape its throttle).
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+THROTTLE_LOGIN = env.str("THROTTLE_LOGIN", default="20/min")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env.str("THROTTLE_ANON", default="120/min"),
     "user": env.str("THROTTLE_USER", default="1200/min"),
-    "login": env.str("THROTTLE_LOGIN", default="20/min"),  # /api/token, per client address
+    "login": THROTTLE_LOGIN,  # /api/token (and the login pages), per client address
     "refresh": env.str("THROTTLE_REFRESH", default="60/min"),  # /api/token/refresh, likewise
     "scan": env.str("THROTTLE_SCAN", default="300/min"),  # /api/scan, per staff member
     "verify": env.str("THROTTLE_VERIFY", default="4/hour"),  # POST /api/ledger/verify

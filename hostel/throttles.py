@@ -8,13 +8,39 @@ when CACHE_URL points at Redis). A client may burst up to twice the rate across 
 edge; that is the price of O(1).
 """
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from rest_framework import throttling
 
 if TYPE_CHECKING:  # rest_framework.views imports the throttle classes from settings
     from rest_framework.request import Request
     from rest_framework.views import APIView
+
+
+def window_count(key: str, duration: int, now: float) -> tuple[int, float]:
+    """Count one request under ``key`` in the current window of ``duration`` seconds;
+    returns the window's count so far and when the window ends."""
+    window = int(now // duration)
+    counter = f"{key}:{window}"
+    if cache.add(counter, 1, duration + 1):
+        return 1, (window + 1) * duration
+    try:
+        count = cache.incr(counter)
+    except ValueError:  # expired between add and incr: a new window began
+        cache.add(counter, 1, duration + 1)
+        count = 1
+    return int(count), (window + 1) * duration
+
+
+def rate_exceeded(key: str, rate: str) -> float:
+    """Count a request against ``rate`` ("20/min"); the seconds to wait if over it, else 0."""
+    number, _, period = rate.partition("/")
+    limit, duration = int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
+    now = time.time()
+    count, window_end = window_count(key, duration, now)
+    return window_end - now if count > limit else 0.0
 
 
 class FixedWindowMixin(throttling.SimpleRateThrottle):
@@ -31,17 +57,8 @@ class FixedWindowMixin(throttling.SimpleRateThrottle):
         limit, duration = self.num_requests, self.duration
         assert limit is not None and duration is not None
         self.now = self.timer()
-        window = int(self.now // duration)
-        self.window_end = (window + 1) * duration
-        key = f"{self.key}:{window}"
-        if self.cache.add(key, 1, duration + 1):
-            return True
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr: a new window began
-            self.cache.add(key, 1, duration + 1)
-            count = 1
-        return bool(count <= limit)
+        count, self.window_end = window_count(self.key, duration, self.now)
+        return count <= limit
 
     def wait(self) -> float:
         return max(0.0, self.window_end - self.now)

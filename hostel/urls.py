@@ -9,7 +9,7 @@ from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from hostel import views
-from hostel.auth import TokenObtainPairView, TokenRefreshView
+from hostel.auth import TokenObtainPairView, TokenRefreshView, login_rate_limited
 from ledger import api as ledger_api
 from residents import api as residents_api
 from residents import scan_api
@@ -50,10 +50,17 @@ api_urlpatterns = [
     ),
 ]
 
+# Before admin.site.urls is read below: its login route takes the method as it is then.
+admin.site.login = login_rate_limited(admin.site.login)  # type: ignore[method-assign,assignment]
+
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("health", views.health, name="health"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        login_rate_limited(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("residents/", include("residents.urls")),
     path("scan/", residents_views.scan_page, name="scan"),

@@ -3,6 +3,7 @@
 import csv
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -17,6 +18,7 @@ from ledger import registry, selectors, services
 from ledger.forms import LedgerFilterForm
 
 PAGE_SIZE = 50
+SITE_VERIFY_INTERVAL = timedelta(minutes=1)
 
 
 @login_required
@@ -110,6 +112,11 @@ class _Line:
 @permission_required("ledger.verify_chain", raise_exception=True)
 @require_POST
 def verify(request: HttpRequest) -> HttpResponse:
+    latest = selectors.verification_latest()
+    if latest and timezone.now() - latest.finished_at < SITE_VERIFY_INTERVAL:
+        # A run reads every block: the button cannot be made to do that back to back.
+        messages.info(request, "The chain was verified less than a minute ago; see the result.")
+        return redirect(_back(request))
     report, _ = services.verification_run(trigger="site", by=request.user.get_username())
     if report.valid:
         messages.success(request, f"The ledger is valid: {report.blocks} blocks checked.")
@@ -119,7 +126,11 @@ def verify(request: HttpRequest) -> HttpResponse:
             f"The ledger has {report.problem_count} problem(s). Tell the administrator; "
             "details are on the ledger page.",
         )
+    return redirect(_back(request))
+
+
+def _back(request: HttpRequest) -> str:
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-        back = ""
-    return redirect(back or "ledger:list")
+        return "ledger:list"
+    return back or "ledger:list"

@@ -257,3 +257,25 @@ def test_error_mails_leave_out_503s_and_form_data(settings, mailoutbox) -> None:
 
     assert len(mailoutbox) == 1
     assert "Ada Okafor" not in mailoutbox[0].body and "0712" not in mailoutbox[0].body
+
+
+def test_one_address_cannot_spray_a_password_over_many_accounts(db, settings) -> None:
+    settings.THROTTLE_LOGIN = "5/min"
+    client = Client()
+    answers = [
+        client.post("/login/", {"username": f"user{n}", "password": "Summer2026!"}).status_code
+        for n in range(7)
+    ]
+
+    assert answers[:5] == [200] * 5  # the form again: wrong password
+    assert answers[5:] == [429, 429]  # no account was tried six times; the address was
+    assert Client(headers={"X-Forwarded-For": "x"}).get("/login/").status_code == 200
+
+
+def test_the_admin_login_is_limited_per_address_too(db, settings) -> None:
+    settings.THROTTLE_LOGIN = "2/min"
+    client = Client()
+    for n in range(2):
+        client.post("/admin/login/", {"username": f"user{n}", "password": "x"})
+
+    assert client.post("/admin/login/", {"username": "root", "password": "x"}).status_code == 429

@@ -203,3 +203,13 @@ def test_the_curfew_list_follows_the_night_even_after_midnight(settings, db, cur
     moment = timezone.make_aware(datetime(2026, 11, 24, hour, minute))
 
     assert (scan_selectors.residents_out_after_curfew(moment) is not None) == listed
+
+
+def test_the_verify_button_does_not_run_twice_within_a_minute(scanned, warden):
+    client = logged_in(warden)
+
+    client.post("/ledger/verify")
+    again = client.post("/ledger/verify", follow=True)
+
+    assert VerificationRun.objects.count() == 1
+    assert "less than a minute ago" in again.content.decode()
