@@ -13,7 +13,7 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from hostel import devsecrets, logs, paths
+from hostel import devsecrets, envconfig, logs
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -101,65 +101,26 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 
-SQLITE_BUSY_TIMEOUT = env.int("SQLITE_BUSY_TIMEOUT", default=20)  # seconds
-DATABASE_LOCK_TIMEOUT = env.int("DATABASE_LOCK_TIMEOUT", default=10)  # seconds, PostgreSQL
-
+# SQLITE_BUSY_TIMEOUT (s), DATABASE_LOCK_TIMEOUT (s), CONN_MAX_AGE and
+# DATABASE_DISABLE_SERVER_SIDE_CURSORS complete DATABASE_URL (hostel/envconfig.py).
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hostel.sqlite3'}")
-}
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.sqlite3":
-    if _db["NAME"] != ":memory:":
-        paths.private_file(Path(_db["NAME"]))
-    _db["OPTIONS"] = {
-        # Every transaction takes the write lock when it begins, so two writers queue on
-        # the busy timeout instead of failing halfway with "database is locked".
-        "transaction_mode": "IMMEDIATE",
-        "timeout": SQLITE_BUSY_TIMEOUT,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        **_db.get("OPTIONS", {}),
-    }
-    # The tests use a file, not shared-cache memory: threads must meet real file locks.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test-hostel.sqlite3")}
-elif _db["ENGINE"].startswith("django.db.backends.postgresql"):
-    _db["ENGINE"] = "django.db.backends.postgresql"
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("options", f"-c lock_timeout={DATABASE_LOCK_TIMEOUT * 1000}")
-    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
-        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+    "default": envconfig.database(
+        env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hostel.sqlite3'}"),
+        env,
+        test_name=str(VAR_DIR / "test-hostel.sqlite3"),
     )
-else:
-    raise ImproperlyConfigured(f"DATABASE_URL: unsupported database engine {_db['ENGINE']}")
+}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- The ledger -----------------------------------------------------------------------------
 
-_KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-
-
-def _ledger_keys() -> tuple[str, dict[str, str]]:
-    current_id = env.str("LEDGER_HMAC_KEY_ID", default="k1")
-    keys = {current_id: _secret("LEDGER_HMAC_KEY")}
-    for item in env.list("LEDGER_HMAC_OLD_KEYS", default=[]):
-        key_id, sep, secret = item.partition(":")
-        if not sep or not secret:
-            raise ImproperlyConfigured("LEDGER_HMAC_OLD_KEYS: use id:key pairs separated by commas")
-        if key_id in keys:
-            raise ImproperlyConfigured(f"LEDGER_HMAC_OLD_KEYS: key id {key_id!r} appears twice")
-        keys[key_id] = secret
-    for key_id in keys:
-        if not _KEY_ID.fullmatch(key_id):
-            raise ImproperlyConfigured(
-                f"ledger key id {key_id!r}: use 1-32 letters, digits, '-' or '_'"
-            )
-    return current_id, keys
-
-
 # LEDGER_HMAC_KEY signs new blocks under LEDGER_HMAC_KEY_ID; old keys only verify.
-LEDGER_SIGNING_KEY_ID, LEDGER_HMAC_KEYS = _ledger_keys()
+LEDGER_SIGNING_KEY_ID, LEDGER_HMAC_KEYS = envconfig.ledger_keys(
+    env.str("LEDGER_HMAC_KEY_ID", default="k1"),
+    _secret("LEDGER_HMAC_KEY"),
+    env.list("LEDGER_HMAC_OLD_KEYS", default=[]),
+)
 LEDGER_APPEND_ATTEMPTS = env.int("LEDGER_APPEND_ATTEMPTS", default=8)
 # The Ed25519 public key (base64) that checkpoints must be signed with; its private key is
 # held away from this server. Empty: verify_chain --checkpoint needs --checkpoint-key.
