@@ -26,6 +26,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from hostel.errors import DomainError
 
 log = logging.getLogger(__name__)
+UNAVAILABLE = "The database is busy or unavailable; nothing was recorded. Try again."
 
 # The one table from a domain error's code to its HTTP status. A code not listed is a 400.
 ERROR_STATUS = {
@@ -96,7 +97,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, OperationalError):
         log.warning("database busy or unavailable: %s", exc)
         exc = ApiError(
-            "The database is busy or unavailable; nothing was recorded. Try again.",
+            UNAVAILABLE,
             code="busy",
             status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
@@ -156,7 +157,7 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 def json_unavailable(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
-        error_body("busy", "The database is busy or unavailable; nothing was recorded. Try again."),
+        error_body("busy", UNAVAILABLE),
         status=503,
     )
 

@@ -21,11 +21,16 @@ def post_raw(client: APIClient, path: str, body: str | bytes) -> Any:
 
 
 @pytest.mark.django_db
-def test_json_nested_100k_deep_is_a_400_for_anyone_on_token() -> None:
-    response = post_raw(APIClient(), "/api/token", DEEP[:120_000])
+def test_json_nested_100k_deep_is_refused_on_token_and_scan(guard) -> None:
+    # 200 KB: over the token endpoint's cap, so it is refused before any parsing...
+    anonymous = post_raw(APIClient(), "/api/token", DEEP)
+    # ...while the scan API (which takes photos as data URLs) parses it and stops at depth.
+    client = APIClient()
+    client.force_authenticate(guard)
+    scanned = post_raw(client, "/api/scan", DEEP)
 
-    assert response.status_code in (400, 413)
-    assert response.json()["error"]["code"] in ("parse_error", "too_large")
+    assert anonymous.status_code == 413 and anonymous.json()["error"]["code"] == "too_large"
+    assert scanned.status_code == 400 and scanned.json()["error"]["code"] == "parse_error"
 
 
 @pytest.mark.django_db
