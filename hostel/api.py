@@ -7,6 +7,7 @@ Every error is JSON: {"error": {"code": "...", "message": "...", "fields": {...}
 
 import base64
 import binascii
+import functools
 import logging
 from typing import Any
 
@@ -24,6 +25,7 @@ from rest_framework.views import APIView, set_rollback
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from hostel.errors import DomainError
+from hostel.pagination import CappedPaginator
 
 log = logging.getLogger(__name__)
 UNAVAILABLE = "The database is busy or unavailable; nothing was recorded. Try again."
@@ -220,3 +222,28 @@ class Pagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class CappedPagination(Pagination):
+    """Pages whose count stops at ``cap`` (hostel.pagination.CappedPaginator), for lists
+    too long to count on every request; ``count_exact`` says whether ``count`` is every
+    match or only the cap, and the last page offered holds the cap-th item."""
+
+    def __init__(self, *, cap: int, known_count: int | None = None) -> None:
+        self.django_paginator_class = functools.partial(  # type: ignore[assignment]
+            CappedPaginator, cap=cap, known_count=known_count
+        )
+
+    def get_paginated_response(self, data: Any) -> Response:
+        assert self.page is not None
+        paginator = self.page.paginator
+        assert isinstance(paginator, CappedPaginator)
+        return Response(
+            {
+                "count": paginator.count,
+                "count_exact": not paginator.capped,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )

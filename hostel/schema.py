@@ -21,12 +21,20 @@ COMMON_ERRORS = {
 }
 
 
-def paginated(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
-    """A page of ``serializer`` items, as hostel.api.Pagination returns it."""
+def paginated(
+    serializer: type[serializers.Serializer], name: str, *, capped: bool = False
+) -> serializers.Serializer:
+    """A page of ``serializer`` items, as hostel.api.Pagination returns it (``capped``:
+    CappedPagination, whose count may stop at its cap)."""
+    count: dict[str, serializers.Field] = {"count": serializers.IntegerField()}
+    if capped:
+        count["count_exact"] = serializers.BooleanField(
+            help_text="False when more items match than were counted: count is then the cap."
+        )
     return inline_serializer(
         name=name,
         fields={
-            "count": serializers.IntegerField(),
+            **count,
             "next": serializers.URLField(allow_null=True),
             "previous": serializers.URLField(allow_null=True),
             "results": serializer(many=True),

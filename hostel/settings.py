@@ -194,7 +194,7 @@ REST_FRAMEWORK: dict[str, Any] = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["hostel.parsers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "hostel.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",

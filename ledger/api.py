@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from hostel.api import Pagination, has_perm
+from hostel.api import CappedPagination, Pagination, has_perm
 from hostel.schema import paginated
 from ledger import registry, selectors, services
 from ledger.forms import filter_arguments, type_choices
@@ -57,13 +57,15 @@ class LedgerListApi(APIView):
     @extend_schema(
         operation_id="ledger_list",
         parameters=[LedgerFilterSerializer],
-        responses=paginated(BlockOutputSerializer, "PaginatedBlockList"),
+        responses=paginated(BlockOutputSerializer, "PaginatedBlockList", capped=True),
     )
     def get(self, request: Request) -> Response:
         filters = LedgerFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        blocks = selectors.ledger_list(**filter_arguments(filters.validated_data))
-        paginator = Pagination()
+        arguments = filter_arguments(filters.validated_data)
+        blocks = selectors.ledger_list(**arguments)
+        pages = selectors.ledger_pages(blocks, arguments, Pagination.page_size)
+        paginator = CappedPagination(cap=pages.cap, known_count=pages.known_count)
         page = paginator.paginate_queryset(blocks, request, view=self)
         return paginator.get_paginated_response(BlockOutputSerializer(page, many=True).data)
 

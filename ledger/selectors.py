@@ -3,12 +3,17 @@ verification. Other apps read blocks only through these."""
 
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connections
+from django.db.models import JSONField, QuerySet, Value
+from django.db.models.fields.json import DataContains
+from django.db.models.functions import Cast
 from django.utils import timezone
 
+from hostel.pagination import CappedPaginator
 from ledger import crypto, registry
-from ledger.models import Block, VerificationRun
+from ledger.models import Block, ChainHead, VerificationRun
 
 
 def ledger_list(
@@ -38,15 +43,22 @@ def ledger_list(
 
 
 def with_field(blocks: QuerySet[Block], key: str, value: str) -> QuerySet[Block]:
-    """``blocks`` whose data has ``key`` = ``value``, for a registered event field.
+    """``blocks`` whose data has ``key`` = ``value``, for a registered event field, within
+    the types that carry the field.
 
-    Fields live only in the data: a text match on the canonical JSON, within the types
-    that carry the field."""
+    Fields live only in the (hashed) data. On PostgreSQL the data is read as jsonb and
+    matched by containment, which the GIN index of migration 0006 serves; elsewhere the
+    canonical JSON text is matched."""
     field = registry.event_field(key)
     if field is None or not value:
         return blocks
+    blocks = blocks.filter(type__in=field.types)
+    if connections[blocks.db].vendor == "postgresql":
+        return blocks.filter(
+            DataContains(Cast("data", JSONField()), Value({key: value}, JSONField()))
+        )
     fragment = crypto.canonical_json({key: value})[1:-1]
-    return blocks.filter(type__in=field.types, data__contains=fragment)
+    return blocks.filter(data__contains=fragment)
 
 
 def _day_start_utc(day: date, *, days_later: int = 0) -> str | None:
@@ -57,6 +69,24 @@ def _day_start_utc(day: date, *, days_later: int = 0) -> str | None:
         return crypto.format_timestamp(start)
     except OverflowError:
         return None
+
+
+COUNT_CAP = 10_000  # a filtered list counts this many events at most
+
+
+def ledger_pages(
+    blocks: QuerySet[Block], arguments: Mapping[str, Any], per_page: int
+) -> CappedPaginator:
+    """Pages of ledger_list(**arguments): the whole chain is counted by its head row; a
+    filtered list up to COUNT_CAP (counting a million matches would cost more than the page)."""
+    known = None if any(arguments.values()) else ledger_size()
+    return CappedPaginator(blocks, per_page, cap=COUNT_CAP, known_count=known)
+
+
+def ledger_size() -> int:
+    """How many blocks the chain holds, by its head row (no count over the blocks)."""
+    head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
+    return head.size if head else 0
 
 
 def block_get(index: int) -> Block | None:

@@ -25,8 +25,11 @@ SITE_VERIFY_INTERVAL = timedelta(minutes=1)
 @permission_required("ledger.view_block", raise_exception=True)
 def block_list(request: HttpRequest) -> HttpResponse:
     filters = LedgerFilterForm(request.GET or None)
-    blocks = selectors.ledger_list(**filters.selector_arguments())
-    page, query = paginate(request, blocks, PAGE_SIZE)
+    arguments = filters.selector_arguments()
+    blocks = selectors.ledger_list(**arguments)
+    page, query = paginate(
+        request, blocks, PAGE_SIZE, paginator=selectors.ledger_pages(blocks, arguments, PAGE_SIZE)
+    )
     # Each event type's own cells: the template its app registered.
     entries = [(block, registry.event_template(block.type)) for block in page]
     return render(

@@ -1,0 +1,144 @@
+"""What keeps the pages fast with 100k residents and 1M blocks (bench/scale.py measures it):
+query counts that do not grow with the data, counts that stop at a cap, and on PostgreSQL
+the indexes that the filters and the search need."""
+
+import itertools
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from ledger import selectors as ledger_selectors
+from ledger.services import block_append_many
+from residents import passes, scans, selectors, services
+from residents.models import Gate, ScanMode
+from tests.conftest import as_owner
+
+NUMBERS = itertools.count(1)
+
+
+@pytest.fixture
+def staff(client, warden):
+    client.force_login(warden)
+    return client
+
+
+def grow(warden, count: int) -> None:
+    """``count`` more residents, each registered and scanned at both gates."""
+    side, _ = Gate.objects.get_or_create(slug="side", defaults={"name": "Side door"})
+    main = Gate.objects.get(slug="main")
+    for _ in range(count):
+        resident = services.resident_register(
+            by=warden, name=f"Resident {next(NUMBERS)}", room="A-1"
+        )
+        token = passes.pass_token(resident.pk, resident.pass_version)
+        scans.scan_record(by=warden, gate=main, mode=ScanMode.QR, token=token)
+        scans.scan_record(by=warden, gate=side, mode=ScanMode.MANUAL, resident_id=resident.pk)
+
+
+def query_count(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        if response.streaming:
+            b"".join(response.streaming_content)
+    return len(captured)
+
+
+PAGES = [
+    "/",
+    "/residents/",
+    "/residents/?q=Resident",
+    "/residents/?q=A-1",
+    "/ledger/",
+    "/ledger/?type=scan",
+    "/ledger/?mode=qr",
+    "/ledger/?gate=side",
+    "/ledger/?gate=side&mode=manual",
+    "/ledger/?since=2020-01-01&until=2099-12-31",
+    "/ledger/?page=2",
+    "/ledger/export.csv?mode=qr",
+    "/api/residents",
+    "/api/residents?q=Resident",
+    "/api/ledger",
+    "/api/ledger?gate=side",
+    "/api/occupancy",
+]
+
+
+def test_no_page_makes_more_queries_as_the_data_grows(staff, warden, settings) -> None:
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    grow(warden, 3)
+    few = {url: query_count(staff, url) for url in PAGES}
+    grow(warden, 30)
+    many = {url: query_count(staff, url) for url in PAGES}
+
+    assert many == few
+
+
+def test_a_filtered_ledger_counts_up_to_a_cap(staff, warden, settings, monkeypatch) -> None:
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    monkeypatch.setattr(ledger_selectors, "COUNT_CAP", 5)
+    grow(warden, 4)  # 4 registrations and 8 scans, 4 of them at the side gate
+
+    capped = staff.get("/ledger/?type=scan").content.decode()
+    exact = staff.get("/ledger/?gate=side").content.decode()
+    whole = staff.get("/ledger/").content.decode()
+    api_capped = staff.get("/api/ledger?type=scan").json()
+    api_whole = staff.get("/api/ledger").json()
+
+    assert "More than 5 events match, newest first; the newest 5 are paged" in capped
+    assert "4 events, newest first." in exact
+    # The whole chain is counted by its head row, exactly, whatever the cap.
+    assert "13 events, newest first." in whole  # genesis, 4 registrations, 8 scans
+    assert (api_capped["count"], api_capped["count_exact"]) == (5, False)
+    assert len(api_capped["results"]) == 5
+    assert (api_whole["count"], api_whole["count_exact"]) == (13, True)
+
+
+def plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def analyze() -> None:
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+@pytest.mark.postgres_only
+def test_the_ledger_field_filters_use_the_gin_index(db) -> None:
+    someone = "6f1c2b7e-1f0a-4c1e-9d3a-0b8f9c7e5a11"
+
+    def scan(gate: str) -> tuple[dict[str, str], str]:
+        return {"type": "scan", "resident_id": someone, "gate": gate, "mode": "qr"}, someone
+
+    block_append_many(items=[scan("main") for _ in range(5000)] + [scan("side")] * 3)
+    analyze()
+
+    side = ledger_selectors.ledger_list(fields={"gate": "side"})
+    assert "ledger_block_data_gin" in plan(side)
+    assert side.count() == 3
+
+
+@pytest.mark.postgres_only
+def test_the_resident_search_has_indexes_on_what_it_matches(db) -> None:
+    # At 100k residents the planner ORs these (bench/scale.py: 2 ms for a rare name); at
+    # test sizes it reads the table, so here the indexes are held to the search's SQL.
+    sql = str(selectors.resident_list(search="Okafor").query)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            ["residents_resident"],
+        )
+        indexes = dict(cursor.fetchall())
+
+    for column, index in (("name", "residents_name_trgm"), ("email", "residents_email_trgm")):
+        assert f'UPPER("residents_resident"."{column}"::text) LIKE' in sql
+        assert f"upper(({column})::text) gin_trgm_ops" in indexes[index]
+    assert '"residents_resident"."phone"::text LIKE' in sql
+    assert "phone gin_trgm_ops" in indexes["residents_phone_trgm"]
+    assert 'UPPER("residents_resident"."room"::text) = UPPER(' in sql
+    assert "(upper((room)::text))" in indexes["residents_room_upper_idx"]
