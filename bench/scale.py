@@ -192,7 +192,7 @@ def main() -> None:
     warnings.filterwarnings("ignore", "No directory at")
     with ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="hostel-scale-")))
-        url = postgres_url(stack, scratch)
+        url, _ = postgres_url(stack, scratch)
         env = server_env(url, scratch / "static")
         env["ALLOWED_HOSTS"] = "testserver"
         os.environ.update(env)

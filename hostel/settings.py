@@ -266,7 +266,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "hostel.logs.NoRequestDataFilter"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before checking it
-    "django.contrib.auth.backends.ModelBackend",
+    "hostel.auth.ModelBackend",  # Django's, with one permission query instead of two
 ]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))

@@ -1,8 +1,8 @@
 """block_append(): the only code that writes ledger blocks.
 
-Protocol, in one transaction (a savepoint when the caller already has one, so a domain change
-and its block commit or roll back together): lock the single ChainHead row, build the block on
-the head, insert it, move the head. On SQLite, IMMEDIATE transactions take the database's
+Protocol, in one transaction (the caller's, when it has one, so that a domain change and its
+block commit or roll back together): lock the single ChainHead row, build the block on the
+head, insert it, move the head. On SQLite, IMMEDIATE transactions take the database's
 write lock up front; on PostgreSQL, SELECT ... FOR UPDATE on the head row serialises
 appenders. Unique constraints on index and prev_hash refuse a fork even if a lock were missed.
 """
@@ -52,6 +52,11 @@ class LedgerCorruptError(LedgerError):
         super().__init__("ledger_error", message)
 
 
+_FORK = (
+    "the chain head does not match the stored blocks, so appending would fork the chain; "
+    "nothing was written. Run `manage.py verify_chain`."
+)
+
 # An event ready to append: its canonical JSON text, its type and its subject.
 _Event = tuple[str, str, str]
 
@@ -63,11 +68,29 @@ def block_append(*, data: Mapping[str, Any], subject: str = "") -> Block:
     column; it must be the value of the data key that the event's type registered as its
     subject (ledger.registry), or empty when the type names none.
 
-    Creates the genesis block first if the chain is empty. Lock timeouts, deadlocks,
-    serialization failures and SQLite's "database is locked" are retried here with
-    jittered backoff; callers only ever see LedgerError subclasses for ledger trouble.
+    Creates the genesis block first if the chain is empty. Outside a transaction, lock
+    timeouts, deadlocks, serialization failures and SQLite's "database is locked" are
+    retried here with jittered backoff; inside the caller's, they end it (LedgerBusyError)
+    and the caller's transaction must roll back: a caller that wants to go on after a
+    LedgerError wraps the call in an atomic block of its own. Callers only ever see
+    LedgerError subclasses for ledger trouble.
     """
     event = _validated(data, subject)
+    if transaction.get_connection().in_atomic_block:
+        # The caller's transaction (a scan, a registration) holds its change and this block
+        # together; they commit or roll back as one. No savepoint and no retry here: on
+        # PostgreSQL a failed statement spoils the whole transaction, so only the caller
+        # could start again, and on SQLite its IMMEDIATE transaction already holds the lock.
+        try:
+            return _append_locked(event)
+        except OperationalError as exc:
+            if not _is_retryable(exc):
+                raise
+            raise LedgerBusyError(
+                "The ledger stayed busy past the lock timeout; nothing was recorded. Try again."
+            ) from exc
+        except IntegrityError as exc:
+            raise LedgerCorruptError(_FORK) from exc
     attempts = settings.LEDGER_APPEND_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
@@ -84,10 +107,7 @@ def block_append(*, data: Mapping[str, Any], subject: str = "") -> Block:
             log.debug("ledger append attempt %d hit %s; retrying", attempt, exc)
             time.sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
         except IntegrityError as exc:
-            raise LedgerCorruptError(
-                "the chain head does not match the stored blocks, so appending would fork "
-                "the chain; nothing was written. Run `manage.py verify_chain`."
-            ) from exc
+            raise LedgerCorruptError(_FORK) from exc
     raise AssertionError("unreachable")
 
 

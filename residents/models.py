@@ -59,6 +59,8 @@ class Resident(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    EMBEDDINGS = ("face_embedding", "voice_embedding")  # large; most reads defer them
+
     class Meta:
         ordering = ["name"]
         permissions = [

@@ -1,11 +1,13 @@
 """The gate: record a resident passing, by pass (QR), by hand, or as a face or voice matched
 (residents.biometric_scans finds the match).
 
-One transaction per scan: lock the resident's row, replay a known scan id (so a retried
-request returns the first result and never toggles twice), refuse revoked passes and
-moved-out residents, ignore repeats within the debounce window, apply the gate's rule
-(Gate.status_after), then write the status and its ledger block together. Every refusal
-raises ScanRefused and records nothing.
+One transaction per scan: lock the resident's row, refuse revoked passes and moved-out
+residents, ignore repeats within the debounce window, apply the gate's rule
+(Gate.status_after), then write the status, its ledger block and the scan id together.
+Every refusal raises ScanRefused and records nothing. A retried request (a scan id already
+recorded) returns the first result and never toggles twice: it is looked up when the rules
+refuse it, or when the scan id's unique constraint does, which rolls the attempt back; the
+common case, a new scan id, costs no lookup.
 """
 
 import functools
@@ -155,22 +157,27 @@ def _scan(
     try:
         with transaction.atomic():
             resident = _resident(target, lock=True, mode=mode)
-            replayed = _replay(scan_id, resident, score)
-            if replayed is not None:
-                return replayed
-            _refuse_a_moved_out_resident(resident)
-            if claim is not None:
-                _refuse_a_replaced_pass(resident, claim)
-            block = _record_locked(resident, by, gate, mode)
+            try:
+                _refuse_a_moved_out_resident(resident)
+                if claim is not None:
+                    _refuse_a_replaced_pass(resident, claim)
+                block = _record_locked(resident, by, gate, mode)
+            except ScanRefused:
+                # A retry of a recorded scan is refused as a repeat: answer it as the first.
+                replayed = _replay(scan_id, resident, score)
+                if replayed is not None:
+                    return replayed
+                raise
             if scan_id is not None:
                 ScanRequest.objects.create(
                     scan_id=scan_id, resident=resident, block_index=block.index
                 )
             return ScanOutcome(resident, block, False, score)
     except IntegrityError:
-        # Only the scan id's unique constraint can fail here: a retry that raced the first
-        # request past the lock. Return what the first one recorded (re-read: this attempt's
-        # changes to the resident were rolled back).
+        # Only the scan id's unique constraint can fail here: a retry of a recorded scan that
+        # the rules let through (the debounce window had passed), or one that raced the first
+        # request past the lock. Everything this attempt wrote, its block included, rolled
+        # back; return what the first one recorded (re-read the resident).
         replayed = _replay(scan_id, _resident(target, lock=False, mode=mode), score)
         if replayed is None:
             raise
@@ -205,7 +212,8 @@ def _refuse_a_moved_out_resident(resident: Resident) -> None:
 
 def _resident(pk: uuid.UUID, *, lock: bool, mode: str) -> Resident:
     residents = Resident.objects.select_for_update() if lock else Resident.objects.all()
-    resident = residents.filter(pk=pk).first()
+    # Not the embeddings (kilobytes each): a scan never reads them from this row.
+    resident = residents.defer(*Resident.EMBEDDINGS).filter(pk=pk).first()
     if resident is None:
         whom = "This pass belongs to" if mode == ScanMode.QR else "There is"
         raise ScanRefused("unknown_resident", f"{whom} nobody registered here.")

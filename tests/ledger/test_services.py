@@ -183,7 +183,8 @@ def test_it_refuses_to_fork_when_the_head_lags_the_blocks(tamper) -> None:
     last = block_append(data={"type": "test", "n": 2})
     tamper("UPDATE ledger_chainhead SET size = 2, hash = %s", [last.prev_hash])
 
-    with pytest.raises(LedgerCorruptError, match="fork"):
+    # The caller's transaction (here the test's savepoint) ends with the refusal.
+    with pytest.raises(LedgerCorruptError, match="fork"), transaction.atomic():
         block_append(data={"type": "test", "n": 3})
 
     assert Block.objects.count() == 3
@@ -225,7 +226,10 @@ def test_it_refuses_to_append_when_the_head_row_was_deleted_but_blocks_exist(tam
     block_append(data={"type": "test", "n": 1})
     tamper("DELETE FROM ledger_chainhead")
 
-    with pytest.raises(LedgerCorruptError, match="empty although blocks exist"):
+    with (
+        pytest.raises(LedgerCorruptError, match="empty although blocks exist"),
+        transaction.atomic(),
+    ):
         block_append(data={"type": "test", "n": 2})
 
     assert Block.objects.count() == 2

@@ -1,15 +1,17 @@
 """Gates scanning at the same instant, on real connections (PostgreSQL; SQLite serialises)."""
 
 import threading
+import uuid
 
 import pytest
-from django.contrib.auth.models import User
-from django.db import connection
+from django.contrib.auth.models import Group, User
+from django.db import connection, transaction
+from rest_framework.test import APIClient
 
-from ledger.models import Block
+from ledger.models import Block, ChainHead
 from ledger.verification import chain_verify
 from residents import checks, passes, scans, services
-from residents.models import Gate, Resident
+from residents.models import Gate, Resident, ScanRequest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
@@ -84,4 +86,43 @@ def test_fifty_residents_scanned_at_once_give_fifty_blocks_and_a_consistent_repl
     assert Block.objects.filter(type="scan").count() == 50
     assert set(Resident.objects.values_list("status", flat=True)) == {"IN"}
     assert checks.status_disagreements() == []
+    assert chain_verify().valid
+
+
+def test_a_scan_that_outwaits_the_lock_timeout_records_nothing(staff) -> None:
+    guard, warden = staff
+    ada = services.resident_register(by=warden, name="Ada Okafor", room="B-214")
+    guard.groups.add(Group.objects.get(name="guards"))
+    api = APIClient()
+    api.force_authenticate(guard)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_head() -> None:  # a stuck writer elsewhere
+        with transaction.atomic():
+            ChainHead.objects.select_for_update().get()
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_head)
+    holder.start()
+    locked.wait(5)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '200ms'")
+        body = {"mode": "qr", "token": passes.pass_token(ada.pk, 1), "scan_id": str(uuid.uuid4())}
+        answer = api.post("/api/scan", body, format="json")
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "ledger_busy"
+    ada.refresh_from_db()
+    assert ada.status == Resident.Status.OUT and ada.last_scan_at is None
+    assert not ScanRequest.objects.exists()
+    # The same scan id goes through once the ledger is free.
+    assert api.post("/api/scan", body, format="json").status_code == 201
     assert chain_verify().valid
