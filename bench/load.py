@@ -101,6 +101,18 @@ def profile_scans(tokens: list[str], count: int = 300, sort: str = "cumulative")
     return out.getvalue()
 
 
+def guard_session(url: str) -> Any:
+    """A keep-alive HTTP session carrying the guard's access token."""
+    import requests
+
+    session = requests.Session()
+    answer = session.post(
+        url + "/api/token", json={"username": "gary", "password": PASSWORD}, timeout=30
+    )
+    session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+    return session
+
+
 def run_clients(url: str, tokens: list[str], clients: int, seconds: float, what: str) -> dict:
     import requests
 
@@ -111,11 +123,7 @@ def run_clients(url: str, tokens: list[str], clients: int, seconds: float, what:
     stop_at = [0.0]
 
     def worker(index: int) -> None:
-        session = requests.Session()
-        answer = session.post(
-            url + "/api/token", json={"username": "gary", "password": PASSWORD}, timeout=30
-        )
-        session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+        session = guard_session(url)
         mine = tokens[index::clients]
         mine_latencies: list[float] = []
         mine_errors: dict[int | str, int] = {}
@@ -190,11 +198,7 @@ def outage_run(
     stop_at = began + seconds
 
     def worker(index: int) -> None:
-        session = requests.Session()
-        answer = session.post(
-            url + "/api/token", json={"username": "gary", "password": PASSWORD}, timeout=30
-        )
-        session.headers["Authorization"] = f"Bearer {answer.json()['access']}"
+        session = guard_session(url)
         mine = tokens[index::clients]
         n = 0
         while time.monotonic() < stop_at:

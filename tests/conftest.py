@@ -1,6 +1,7 @@
 """Shared fixtures. The suite runs twice: on SQLite, and on PostgreSQL (scripts/test)."""
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
@@ -10,6 +11,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from ledger.models import ChainHead
 from ledger.services import block_append
 
 LEDGER_TRIGGERS = "ledger_block_no_update_delete, ledger_block_no_truncate"
@@ -153,3 +155,32 @@ def chain(db: None) -> Callable[[int], list[Any]]:
         return [block_append(data={"type": "test", "n": i, "note": f"event {i}"}) for i in range(n)]
 
     return build
+
+
+@contextmanager
+def chain_head_held(*, release_after: float | None = None) -> Iterator[None]:
+    """Another connection holds the chain head's row lock (a stuck writer) while this one
+    waits at most 200 ms for any lock; released on exit, or after ``release_after`` s."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            ChainHead.objects.select_for_update().get()
+            locked.set()
+            release.wait(10)
+        connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(5)
+    if release_after is not None:
+        threading.Timer(release_after, release.set).start()
+    with connection.cursor() as cursor:
+        cursor.execute("SET lock_timeout = '200ms'")
+    try:
+        yield
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")

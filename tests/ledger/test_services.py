@@ -2,7 +2,6 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 from datetime import timedelta
 
@@ -14,6 +13,7 @@ from ledger import services
 from ledger.models import Block, ChainHead
 from ledger.services import LedgerCorruptError, LedgerError, block_append, block_append_many
 from ledger.verification import chain_verify
+from tests.conftest import chain_head_held
 
 
 def _independent_hash(block: Block) -> str:
@@ -194,28 +194,11 @@ def test_it_refuses_to_fork_when_the_head_lags_the_blocks(tamper) -> None:
 @pytest.mark.postgres_only
 def test_a_lock_timeout_is_retried_inside_the_service() -> None:
     block_append(data={"type": "test", "n": 0})
-    locked, release = threading.Event(), threading.Event()
 
-    def hold_the_head() -> None:
-        with transaction.atomic():
-            ChainHead.objects.select_for_update().get()
-            locked.set()
-            release.wait(5)
-        connection.close()
+    with chain_head_held(release_after=0.7):  # several attempts time out first
+        started = time.monotonic()
+        block = block_append(data={"type": "test", "n": 1})
 
-    holder = threading.Thread(target=hold_the_head)
-    holder.start()
-    locked.wait(5)
-    with connection.cursor() as cursor:
-        cursor.execute("SET lock_timeout = '200ms'")
-    threading.Timer(0.7, release.set).start()  # several attempts time out first
-    started = time.monotonic()
-
-    block = block_append(data={"type": "test", "n": 1})
-
-    holder.join()
-    with connection.cursor() as cursor:
-        cursor.execute("RESET lock_timeout")
     assert time.monotonic() - started >= 0.4  # it really waited out at least one timeout
     assert block.index == 2
     assert chain_verify().valid

@@ -5,13 +5,14 @@ import uuid
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection, transaction
+from django.db import connection
 from rest_framework.test import APIClient
 
-from ledger.models import Block, ChainHead
+from ledger.models import Block
 from ledger.verification import chain_verify
 from residents import checks, passes, scans, services
 from residents.models import Gate, Resident, ScanRequest
+from tests.conftest import chain_head_held
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
@@ -95,28 +96,10 @@ def test_a_scan_that_outwaits_the_lock_timeout_records_nothing(staff) -> None:
     guard.groups.add(Group.objects.get(name="guards"))
     api = APIClient()
     api.force_authenticate(guard)
-    locked, release = threading.Event(), threading.Event()
+    body = {"mode": "qr", "token": passes.pass_token(ada.pk, 1), "scan_id": str(uuid.uuid4())}
 
-    def hold_the_head() -> None:  # a stuck writer elsewhere
-        with transaction.atomic():
-            ChainHead.objects.select_for_update().get()
-            locked.set()
-            release.wait(10)
-        connection.close()
-
-    holder = threading.Thread(target=hold_the_head)
-    holder.start()
-    locked.wait(5)
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '200ms'")
-        body = {"mode": "qr", "token": passes.pass_token(ada.pk, 1), "scan_id": str(uuid.uuid4())}
+    with chain_head_held():
         answer = api.post("/api/scan", body, format="json")
-    finally:
-        release.set()
-        holder.join()
-        with connection.cursor() as cursor:
-            cursor.execute("RESET lock_timeout")
 
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "ledger_busy"
