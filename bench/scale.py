@@ -12,7 +12,7 @@ Scans spread over the last year (the seeding clock advances evenly per block); m
 Each page is requested in-process with Django's test client (production settings, a
 warden's session): twice to warm up, then --runs times. Printed per page: the median and
 the slowest time in ms, and how many SQL queries it made. The CSV export is timed to its
-first streamed row. Nothing is asserted: tests/test_scale.py holds the query counts flat
+first streamed row. Nothing is asserted: tests/residents/test_scale.py holds the query counts flat
 at small sizes.
 """
 

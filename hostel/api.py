@@ -227,7 +227,7 @@ class Pagination(PageNumberPagination):
 class CappedPagination(Pagination):
     """Pages whose count stops at ``cap`` (hostel.pagination.CappedPaginator), for lists
     too long to count on every request; ``count_exact`` says whether ``count`` is every
-    match or only the cap, and the last page offered holds the cap-th item."""
+    match or only the cap; ``next`` leads on past the cap while items remain."""
 
     def __init__(self, *, cap: int, known_count: int | None = None) -> None:
         self.django_paginator_class = functools.partial(  # type: ignore[assignment]

@@ -180,17 +180,25 @@ class ModelBackend(backends.ModelBackend):
 def _permissions_sql() -> tuple[str, str]:
     """(every permission, a user's own and their groups') as (app_label, codename) rows."""
     User = get_user_model()
-    user_permissions = User.user_permissions.through._meta.db_table
-    user_groups = User.groups.through._meta.db_table
-    group_permissions = Group.permissions.through._meta.db_table
+    user_permissions = User.user_permissions.through._meta
+    user_groups = User.groups.through._meta
+    group_permissions = Group.permissions.through._meta
+
+    def column(meta: Any, field: str) -> str:
+        return str(meta.get_field(field).column)
+
     every = (
         f"SELECT ct.app_label, p.codename FROM {Permission._meta.db_table} p "
         f"JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id"
     )
+    user_key, group_key = str(User._meta.model_name), "group"
     granted = (
         f"{every} WHERE p.id IN ("
-        f"SELECT up.permission_id FROM {user_permissions} up WHERE up.user_id = %s "
-        f"UNION SELECT gp.permission_id FROM {group_permissions} gp "
-        f"JOIN {user_groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)"
+        f"SELECT up.{column(user_permissions, 'permission')} FROM {user_permissions.db_table} up "
+        f"WHERE up.{column(user_permissions, user_key)} = %s "
+        f"UNION SELECT gp.{column(group_permissions, 'permission')} "
+        f"FROM {group_permissions.db_table} gp JOIN {user_groups.db_table} ug "
+        f"ON ug.{column(user_groups, group_key)} = gp.{column(group_permissions, group_key)} "
+        f"WHERE ug.{column(user_groups, user_key)} = %s)"
     )
     return every, granted

@@ -1,16 +1,17 @@
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Page, Paginator
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 
 class CappedPaginator(Paginator):
     """Counts at most ``cap`` items, so a page of a filtered million-row list costs no more
-    than reading ``cap`` index entries: beyond that the count reads "10,000+" and the last
-    page offered is the one holding the cap-th item. ``known_count`` (cheap from elsewhere,
-    such as the ledger's head row) makes the count exact instead."""
+    than reading ``cap`` index entries: beyond that the count reads "more than 10,000", and
+    pages past the counted ones are still served, each reading one row more than it shows
+    to know whether another follows. ``known_count`` (cheap from elsewhere, such as the
+    ledger's head row) makes the count exact instead."""
 
     def __init__(
         self, object_list: QuerySet[Any], per_page: int, *, cap: int, known_count: int | None = None
@@ -35,6 +36,41 @@ class CappedPaginator(Paginator):
     def capped(self) -> bool:
         """True when more items exist than were counted."""
         return self.known_count is None and self._bounded_count > self.cap
+
+    def validate_number(self, number: Any) -> int:
+        if not self.capped:
+            return super().validate_number(number)
+        try:  # no upper bound: the pages past the count exist as long as items do
+            return super().validate_number(number) if int(number) <= 1 else int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+
+    def get_page(self, number: Any) -> Page:
+        try:
+            return super().get_page(number)
+        except EmptyPage:  # past the last item, beyond the count: the last counted page
+            return self.page(self.num_pages)
+
+    def page(self, number: Any) -> Page:
+        if not self.capped:
+            return super().page(number)
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.queryset[bottom : bottom + self.per_page + 1])
+        if not rows:
+            raise EmptyPage(self.error_messages["no_results"])
+        return CappedPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class CappedPage(Page):
+    """A page of a capped list: whether another follows is read, not computed."""
+
+    def __init__(self, object_list: Any, number: int, paginator: Paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self) -> bool:
+        return self.more
 
 
 def paginate(

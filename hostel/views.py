@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from hostel import api
+from hostel.errors import DomainError
 from ledger import selectors as ledger_selectors
 from residents import scan_selectors, selectors
 
@@ -130,9 +131,12 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Django's 500 handler. An unreachable or overloaded database is a 503: the request
-    may simply be tried again, and the page must not need the database to render."""
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    """Django's 500 handler. An unreachable or overloaded database, or a ledger that stayed
+    locked past the lock timeout, is a 503: nothing was saved, the request may simply be
+    tried again, and the page must not need the database to render."""
+    failure = sys.exc_info()[1]
+    busy = isinstance(failure, DomainError) and failure.code == "ledger_busy"
+    if busy or isinstance(failure, OperationalError | InterfaceError):
         response: HttpResponse
         if _is_api(request):
             response = api.json_unavailable(request)

@@ -10,6 +10,7 @@ appenders. Unique constraints on index and prev_hash refuse a fork even if a loc
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ _FORK = (
     "nothing was written. Run `manage.py verify_chain`."
 )
 
+_SURROGATE = re.compile("[\ud800-\udfff]")  # Python text holds pairs as one character
+
 # An event ready to append: its canonical JSON text, its type and its subject.
 _Event = tuple[str, str, str]
 
@@ -78,16 +81,19 @@ def block_append(*, data: Mapping[str, Any], subject: str = "") -> Block:
     event = _validated(data, subject)
     if transaction.get_connection().in_atomic_block:
         # The caller's transaction (a scan, a registration) holds its change and this block
-        # together; they commit or roll back as one. No savepoint and no retry here: on
-        # PostgreSQL a failed statement spoils the whole transaction, so only the caller
-        # could start again, and on SQLite its IMMEDIATE transaction already holds the lock.
+        # together; they commit or roll back as one. No savepoint and no retry: a savepoint
+        # costs two statements on every scan, to retry what practically never happens
+        # (appends take the head lock last, so they do not deadlock; a lock timeout of
+        # DATABASE_LOCK_TIMEOUT seconds means a writer is stuck, and waiting another such
+        # spell would only keep the guard waiting); on SQLite the caller's IMMEDIATE
+        # transaction already holds the write lock.
         try:
             return _append_locked(event)
         except OperationalError as exc:
             if not _is_retryable(exc):
                 raise
             raise LedgerBusyError(
-                "The ledger stayed busy past the lock timeout; nothing was recorded. Try again."
+                "The ledger is busy (locked by another writer); nothing was recorded. Try again."
             ) from exc
         except IntegrityError as exc:
             raise LedgerCorruptError(_FORK) from exc
@@ -202,7 +208,23 @@ def _validated(data: Mapping[str, Any], subject: str) -> _Event:
         raise LedgerError(
             "invalid_event", "block data does not read back identically (use string keys)"
         )
+    if not _storable(data):
+        # PostgreSQL's jsonb (the field filters' index) refuses both; so would many readers.
+        raise LedgerError(
+            "invalid_event", "block data may not hold NUL characters or unpaired surrogates"
+        )
     return data_json, kind, subject
+
+
+def _storable(value: Any) -> bool:
+    """No NUL and no unpaired surrogate in any text of ``value``, keys included."""
+    if isinstance(value, str):
+        return "\x00" not in value and not _SURROGATE.search(value)
+    if isinstance(value, Mapping):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return all(_storable(item) for item in value)
+    return True
 
 
 def _is_retryable(exc: OperationalError) -> bool:

@@ -170,9 +170,10 @@ def chain_head_held(*, release_after: float | None = None) -> Iterator[None]:
             release.wait(10)
         connection.close()
 
+    ChainHead.objects.get_or_create(pk=ChainHead.SINGLETON)  # a flushed database has none
     holder = threading.Thread(target=hold)
     holder.start()
-    locked.wait(5)
+    assert locked.wait(5), "the other connection did not get the head's lock"
     if release_after is not None:
         threading.Timer(release_after, release.set).start()
     with connection.cursor() as cursor:

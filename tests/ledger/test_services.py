@@ -217,3 +217,23 @@ def test_it_refuses_to_append_when_the_head_row_was_deleted_but_blocks_exist(tam
 
     assert Block.objects.count() == 2
     assert not ChainHead.objects.exists()  # the recreated row rolled back with the refusal
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"type": "test", "note": "a\x00b"},
+        {"type": "test", "note": "half a pair \ud83d"},
+        {"type": "test", "nested": [{"k\x00": 1}]},
+    ],
+)
+def test_text_that_postgresql_cannot_store_is_refused_everywhere(data) -> None:
+    before = Block.objects.count()
+
+    with pytest.raises(LedgerError, match="NUL characters or unpaired surrogates"):
+        block_append(data=data)
+
+    assert Block.objects.count() == before
+    block_append(data={"type": "test", "note": "a whole pair 😀"})  # fine
+    assert chain_verify().valid

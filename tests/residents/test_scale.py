@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from ledger import selectors as ledger_selectors
-from ledger.services import block_append_many
+from ledger.services import block_append, block_append_many
 from residents import passes, scans, selectors, services
 from residents.models import Gate, ScanMode
 from tests.conftest import as_owner
@@ -87,13 +87,33 @@ def test_a_filtered_ledger_counts_up_to_a_cap(staff, warden, settings, monkeypat
     api_capped = staff.get("/api/ledger?type=scan").json()
     api_whole = staff.get("/api/ledger").json()
 
-    assert "More than 5 events match, newest first; the newest 5 are paged" in capped
+    assert "More than 5 events match (counting stops there), newest first." in capped
     assert "4 events, newest first." in exact
     # The whole chain is counted by its head row, exactly, whatever the cap.
     assert "13 events, newest first." in whole  # genesis, 4 registrations, 8 scans
     assert (api_capped["count"], api_capped["count_exact"]) == (5, False)
-    assert len(api_capped["results"]) == 5
+    assert len(api_capped["results"]) == 8 and api_capped["next"] is None  # 25 a page
     assert (api_whole["count"], api_whole["count_exact"]) == (13, True)
+
+
+def test_a_capped_list_still_pages_to_its_end(staff, warden, settings, monkeypatch) -> None:
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    monkeypatch.setattr(ledger_selectors, "COUNT_CAP", 5)
+    grow(warden, 4)  # 8 scans; 5 counted, in pages of 2
+
+    seen, url = [], "/api/ledger?type=scan&page_size=2"
+    while url:
+        page = staff.get(url).json()
+        seen += [block["index"] for block in page["results"]]
+        url = page["next"]
+
+    assert len(seen) == 8 == len(set(seen))
+    assert seen == sorted(seen, reverse=True)
+    assert staff.get("/api/ledger?type=scan&page_size=2&page=5").status_code == 404
+    far = staff.get("/ledger/?type=scan&page=999")
+    assert far.status_code == 200
+    assert "More than 5 events match" in far.content.decode()
+    assert len(far.context["entries"]) == 8  # 50 a page: the only page
 
 
 def plan(queryset) -> str:
@@ -142,3 +162,16 @@ def test_the_resident_search_has_indexes_on_what_it_matches(db) -> None:
     assert "phone gin_trgm_ops" in indexes["residents_phone_trgm"]
     assert 'UPPER("residents_resident"."room"::text) = UPPER(' in sql
     assert "(upper((room)::text))" in indexes["residents_room_upper_idx"]
+
+
+def test_the_api_renders_what_orjson_cannot(staff) -> None:
+    # An integer past 64 bits in a block (the ledger stores any JSON): orjson refuses it,
+    # DRF's renderer takes over; the evidence is shown, not a 500.
+    block_append(data={"type": "note", "n": 2**70})
+
+    page = staff.get("/api/ledger")
+    pretty = staff.get("/api/ledger", HTTP_ACCEPT="application/json; indent=2")
+
+    assert page.status_code == 200
+    assert page.json()["results"][0]["data"]["n"] == 2**70
+    assert pretty.status_code == 200 and b'\n  "count": 2' in pretty.content

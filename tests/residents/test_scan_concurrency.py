@@ -109,3 +109,19 @@ def test_a_scan_that_outwaits_the_lock_timeout_records_nothing(staff) -> None:
     # The same scan id goes through once the ledger is free.
     assert api.post("/api/scan", body, format="json").status_code == 201
     assert chain_verify().valid
+
+
+def test_a_registration_that_outwaits_the_lock_timeout_is_a_503_page(staff, client) -> None:
+    _, warden = staff
+    warden.groups.add(Group.objects.get(name="wardens"))
+    client.raise_request_exception = False  # as in production: the handler answers
+    client.force_login(warden)
+
+    with chain_head_held():
+        page = client.post("/residents/new", {"name": "Ada Okafor", "room": "B-214"})
+
+    assert page.status_code == 503
+    assert page["Retry-After"] == "10"
+    assert "try again" in page.content.decode().lower()
+    assert not Resident.objects.exists()
+    assert Block.objects.count() == 0
