@@ -19,6 +19,10 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm")
 # nginx on the same host (or the load balancer's addresses) may set X-Forwarded-*.
+# Recent gunicorn (27 here) opens a control socket under $HOME by default; the unit's home is
+# read-only and nothing here uses it. GUNICORN_CONTROL_SOCKET=/run/hostel/ctl turns it on.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 # Plain text, not hand-built JSON (a path could break it); the request id matches the app's

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.core.signals import request_finished
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.views.debug import SafeExceptionReporterFilter
@@ -32,13 +33,19 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         given = request.headers.get("X-Request-ID", "")
-        token = request_id.set(given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex)
-        try:
-            response = self.get_response(request)
-            response.headers["X-Request-ID"] = request_id.get()
-            return response
-        finally:
-            request_id.reset(token)
+        request_id.set(given if _VALID_ID.fullmatch(given) else uuid.uuid4().hex)
+        response = self.get_response(request)
+        response.headers["X-Request-ID"] = request_id.get()
+        return response
+
+
+def _forget_request_id(**kwargs: Any) -> None:
+    # Only when the response is finished: Django's own line for a 4xx or 5xx answer
+    # ("django.request") is written after every middleware has returned.
+    request_id.set("-")
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="hostel.logs.forget_request_id")
 
 
 _make_record = logging.getLogRecordFactory()

@@ -128,6 +128,17 @@ def checkpoint_sign(private: Ed25519PrivateKey, *, size: int, head_hash: str, cr
     }
 
 
+def public_key_check(public_key_b64: str) -> None:
+    """ValueError unless ``public_key_b64`` is an Ed25519 public key: base64 of 32 bytes."""
+    try:
+        Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(
+            f"{public_key_b64!r} is not an Ed25519 public key (the base64 of 32 bytes, as "
+            "`manage.py ledger_checkpoint keygen` prints it)"
+        ) from exc
+
+
 def checkpoint_signature_valid(checkpoint: Mapping[str, Any], public_key_b64: str) -> bool:
     """True when ``checkpoint`` is well formed and signed by the holder of that public key."""
     try:

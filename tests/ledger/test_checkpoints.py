@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from ledger import crypto
-from ledger.models import Block
+from ledger.models import Block, VerificationRun
 
 
 def command(*args: str) -> tuple[int, str]:
@@ -141,6 +141,18 @@ def test_checkpoints_need_a_trusted_key_or_verification_cannot_run(checkpoint) -
 
     assert status == 2
     assert "trusted public key" in output
+
+
+def test_a_placeholder_key_is_a_configuration_error_not_tampering(checkpoint) -> None:
+    runs = VerificationRun.objects.count()
+
+    status, output = command(
+        "verify_chain", "--checkpoint", str(checkpoint), "--checkpoint-key", "the-auditors-key"
+    )
+
+    assert status == 2
+    assert "is not an Ed25519 public key" in output and "INVALID" not in output
+    assert VerificationRun.objects.count() == runs  # no false alarm on the dashboard
 
 
 def test_keygen_never_overwrites_a_key(keys) -> None:

@@ -11,6 +11,7 @@ from django.core.mail import mail_admins
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
+from ledger import crypto
 from ledger.checkpoints import CheckpointError, checkpoint_check, checkpoint_load
 from ledger.services import verification_run
 from ledger.verification import Report
@@ -114,6 +115,10 @@ class Command(BaseCommand):
                 "checkpoints need a trusted public key: --checkpoint-key or "
                 "LEDGER_CHECKPOINT_PUBLIC_KEY"
             )
+        try:  # a misconfigured key is not evidence of tampering: refuse to verify at all
+            crypto.public_key_check(options["checkpoint_key"])
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"the checkpoints' public key: {exc}") from None
         return [(path, checkpoint_load(path)) for path in options["checkpoint"]]
 
     def _summary(self, report: Report) -> str:
