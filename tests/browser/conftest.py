@@ -68,10 +68,14 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def new_page(browser: Browser, base_url: str) -> Page:
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+def new_page(browser: Browser, base_url: str, viewport: dict[str, int] | None = None) -> Page:
     context = browser.new_context(
         base_url=base_url,
-        viewport={"width": 412, "height": 915},  # a phone at the gate
+        viewport=viewport or {"width": 412, "height": 915},  # a phone at the gate
     )
     context.grant_permissions(["camera", "microphone"], origin=base_url)
     context.add_init_script(REPORT_VIOLATIONS)
@@ -132,6 +136,19 @@ def staff_user(username: str, role: str) -> Any:
     user = User.objects.create_user(username, password=PASSWORD)
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def fully_visible(page: Page, selector: str) -> bool:
+    """Whether the element lies wholly inside the viewport, as the person sees it."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert box is not None and size is not None, selector
+    return (
+        box["x"] >= 0
+        and box["y"] >= 0
+        and box["x"] + box["width"] <= size["width"] + 0.5
+        and box["y"] + box["height"] <= size["height"] + 0.5
+    )
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -4,12 +4,24 @@ import re
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.sessions.models import Session
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from ledger.models import Block
 from residents import passes, services, uploads
 from residents.models import Resident
-from tests.browser.conftest import launch, new_page, qr_frame, screenshot, staff_user, write_y4m
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    fully_visible,
+    launch,
+    new_page,
+    qr_frame,
+    screenshot,
+    staff_user,
+    write_y4m,
+)
 from tests.residents.conftest import FIXTURES, PASSWORD, photo_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,12 +45,12 @@ def camera(playwright, live_server, tmp_path):
     """Open the scan page in a Chromium whose camera shows ``frame``; yields a page factory."""
     browsers: list[Browser] = []
 
-    def open_scan_page(frame, username: str = "gary", audio=None) -> Page:
+    def open_scan_page(frame, username: str = "gary", audio=None, viewport=None) -> Page:
         video = write_y4m(tmp_path / f"camera-{len(browsers)}.y4m", frame)
         extra = [f"--use-file-for-fake-audio-capture={audio}"] if audio else []
         browser = launch(playwright, f"--use-file-for-fake-video-capture={video}", *extra)
         browsers.append(browser)
-        page = new_page(browser, live_server.url)
+        page = new_page(browser, live_server.url, viewport)
         page.goto("/login/?next=/scan/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
@@ -84,7 +96,7 @@ def test_the_camera_reads_a_pass_and_the_resident_is_in(camera, ada):
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     page.wait_for_timeout(4500)  # reading resumes; the pass still in view is not sent again
     assert posts == [] and len(scan_blocks()) == 1
-    expect(page.locator("#result")).to_be_hidden()
+    expect(page.locator("#result")).to_be_visible()  # until the next scan or "Scan next"
 
     page.goto("/")
     expect(page.locator(".card", has_text="In now")).to_contain_text("Ada Okafor")
@@ -182,3 +194,63 @@ def test_a_voice_scan_from_the_microphone_identifies_the_speaker(camera, alan):
     expect(page.locator("#result-name")).to_have_text("Alan Example")
     expect(page.locator("#result-message")).to_contain_text("Voice similarity")
     assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(alan.pk), "voice")]
+
+
+SIZES = {"phone": PHONE, "desktop": DESKTOP}
+
+
+def assert_the_result_fills_the_screen(page: Page) -> None:
+    for part in ("#result", "#verdict", "#result-name", "#next"):
+        assert fully_visible(page, part), part
+    size = page.locator("#verdict").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert size >= 56  # px: readable at arm's length
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_an_accepted_scan_takes_the_screen_until_scan_next(camera, ada, size):
+    page = camera(qr_frame(passes.pass_token(ada.pk, ada.pass_version)), viewport=SIZES[size])
+
+    expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
+    assert_the_result_fills_the_screen(page)
+    screenshot(page, f"scan-accepted-{size}")
+    page.wait_for_timeout(5_000)  # the pass is still held up: read again, but not a repeat
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#verdict")).to_have_text("IN")
+    assert len(scan_blocks()) == 1
+
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator("#result")).to_be_hidden()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_refusal_stays_on_screen_until_dismissed(camera, ada, size):
+    old_pass = passes.pass_token(ada.pk, ada.pass_version)
+    services.pass_reissue(resident=ada, by=User.objects.get(username="wendy"))
+    page = camera(qr_frame(old_pass), viewport=SIZES[size])
+
+    expect(page.locator("#verdict")).to_have_text("REFUSED", timeout=20_000)
+    assert_the_result_fills_the_screen(page)
+    screenshot(page, f"scan-refused-{size}")
+    page.wait_for_timeout(6_000)
+    expect(page.locator("#verdict")).to_have_text("REFUSED")
+
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator("#result")).to_be_hidden()
+    assert scan_blocks() == []
+
+
+def test_a_guard_logged_out_meanwhile_is_told_so_not_that_the_resident_is_refused(camera, ada):
+    page = camera(Image.new("RGB", (640, 480), "gray"), viewport=PHONE)  # manual entry only
+    page.get_by_text("Manual entry").click()
+    page.get_by_label("Find a resident").fill("Ada")
+    record = page.get_by_role("button", name="Record IN")
+    expect(record).to_be_visible()
+    Session.objects.all().delete()  # the session expired at 2 a.m.
+
+    record.click()
+
+    expect(page.locator("#verdict")).to_have_text("NOT RECORDED")
+    expect(page.locator("#result-message")).to_contain_text("You are logged out")
+    assert fully_visible(page, "#verdict")
+    screenshot(page, "scan-not-recorded-phone")
+    assert scan_blocks() == []

@@ -9,8 +9,18 @@ export function newScanId() {
   return hex.slice(0, 8) + "-" + hex.slice(8, 12) + "-" + hex.slice(12, 16) + "-" + hex.slice(16, 20) + "-" + hex.slice(20);
 }
 
-// POST one scan. Resolves to {outcome: "accepted", body}, {outcome: "refused", error}
-// or {outcome: "offline"} (no answer, or no answer we can trust: retry the same scan id).
+// Answers that are about the guard's session or account, not the resident: nothing was
+// recorded, and scanning again will not help until the guard acts.
+const NOT_ABOUT_THE_RESIDENT = {
+  401: "You are logged out. Log in again (reload this page), then scan again.",
+  403: "This account may not record scans here, or the page is out of date. Reload the page; ask an administrator if it persists.",
+  429: "Too many scans from this account in a short time. Wait a few seconds, then scan again.",
+};
+const SCAN_REFUSALS_403 = new Set(["revoked_pass", "inactive_resident"]);
+
+// POST one scan. Resolves to {outcome: "accepted", body}, {outcome: "refused", error},
+// {outcome: "problem", message} (the session or account, not the resident: nothing was
+// recorded) or {outcome: "offline"} (no answer, or none we can trust: retry the same id).
 export async function postScan(url, csrf, fields) {
   let payload, headers = { "X-CSRFToken": csrf };
   if (fields.voice instanceof Blob) {  // a recording goes as multipart, the rest as JSON
@@ -32,6 +42,10 @@ export async function postScan(url, csrf, fields) {
   }
   if (response.status === 201) return { outcome: "accepted", body };
   if (response.status >= 500 || !body || !body.error) return { outcome: "offline" };
+  const aboutTheGuard = NOT_ABOUT_THE_RESIDENT[response.status];
+  if (aboutTheGuard && !SCAN_REFUSALS_403.has(body.error.code)) {
+    return { outcome: "problem", message: aboutTheGuard };
+  }
   return { outcome: "refused", error: body.error };
 }
 

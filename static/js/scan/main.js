@@ -10,7 +10,10 @@ import { QrReader } from "./reader.js";
 import { ResultPanel } from "./result.js";
 import { canRecord, openMicrophone, recordVoice } from "./voice.js";
 
-const RESUME_AFTER_MS = { accepted: 3000, refused: 4000 };
+// After an accepted scan the camera reads again shortly, under the result, which stays until
+// the next scan starts or "Scan next". A refusal, or a problem with the guard's session,
+// waits for "Scan next": nobody must miss it.
+const READ_AGAIN_AFTER_MS = 1500;
 const VOICE_MS = 4000;
 
 const $ = (id) => document.getElementById(id);
@@ -40,16 +43,25 @@ async function send() {
   const answer = await postScan(urls.scan, csrf, pending);
   if (answer.outcome === "offline") return result.offline();  // pending stays, for Retry
   pending = null;
-  if (answer.outcome === "accepted") result.accepted(answer.body);
-  else result.refused(answer.error);
-  resumeTimer = setTimeout(resume, RESUME_AFTER_MS[answer.outcome]);
+  if (answer.outcome === "accepted") {
+    result.accepted(answer.body);
+    resumeTimer = setTimeout(readAgain, READ_AGAIN_AFTER_MS);
+  } else if (answer.outcome === "problem") {
+    result.problem(answer.message);
+  } else {
+    result.refused(answer.error);
+  }
+}
+
+function readAgain() {
+  if (camera.stream) reader.start();
 }
 
 function resume() {
   clearTimeout(resumeTimer);
   if (pending) return;  // an unconfirmed scan waits for Retry
   result.hide();
-  if (camera.stream) reader.start();
+  readAgain();
 }
 
 $("scan-face").addEventListener("click", () => {
@@ -80,7 +92,6 @@ voiceButton.addEventListener("click", async () => {
   } catch (err) {
     microphone.getTracks().forEach((track) => track.stop());
     result.refused({ message: "The recording failed (" + err.name + "). Try again, or use the pass." });
-    resumeTimer = setTimeout(resume, RESUME_AFTER_MS.refused);
     return;
   } finally {
     voiceButton.disabled = false;

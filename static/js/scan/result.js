@@ -1,4 +1,5 @@
-// The result panel: IN, OUT, REFUSED, NO ANSWER, with the photo on record and a beep.
+// The result panel, over the whole screen: IN, OUT, REFUSED, NOT RECORDED, NO ANSWER, with the
+// photo on record and a beep.
 
 export class ResultPanel {
   constructor(root) {
@@ -15,9 +16,12 @@ export class ResultPanel {
   }
 
   show(kind, text, detail, person) {
+    const wasHidden = this.root.hidden;
     this.root.hidden = false;
+    if (wasHidden) this.next.focus({ preventScroll: true });  // Enter or Space: scan next
     this.root.className = "result " + kind;
     this.verdict.textContent = text;
+    this.verdict.classList.toggle("long", text.length > 7);  // NOT RECORDED, NO ANSWER
     this.message.textContent = detail || "";
     this.retry.hidden = true;
     const who = person || {};
@@ -49,6 +53,12 @@ export class ResultPanel {
   refused(error) {
     this.show("refused", "REFUSED", error.message, error.resident);
     beep([300, 200], 220);
+  }
+
+  // The guard's session or account is the problem, not the resident.
+  problem(message) {
+    this.show("problem", "NOT RECORDED", message);
+    beep([300], 400);
   }
 
   offline() {
