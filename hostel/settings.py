@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "hostel.security.PermissionsPolicyMiddleware",
+    "hostel.security.DebugOnlyOnLoopback",  # with DEBUG on: technical pages for localhost only
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 

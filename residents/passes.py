@@ -7,6 +7,7 @@ active, is for the caller to check against the database.
 """
 
 import io
+import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ def _signer() -> signing.Signer:
     return signing.Signer(salt=SALT)
 
 
+_PASS_SHAPE = re.compile(
+    r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}\.\d{1,9}:[A-Za-z0-9_-]{10,100}"
+)
+
+
 def pass_token(resident_id: uuid.UUID, version: int) -> str:
     return _signer().sign(f"{resident_id}.{version}")
 
@@ -44,12 +50,16 @@ def pass_read(token: str) -> PassClaim:
     token = (token or "").strip()
     if not token:
         raise PassError("No pass was read.")
-    if len(token) > 200:
-        raise PassError("This is not a hostel pass.")
+    if len(token) > 200 or not _PASS_SHAPE.fullmatch(token):
+        # Any other QR code (a URL, a product label): not a forgery, just not a pass.
+        raise PassError("This QR code is not a hostel pass.")
     try:
         value = _signer().unsign(token)
     except signing.BadSignature:
-        raise PassError("This pass is forged or damaged: its signature does not match.") from None
+        raise PassError(
+            "This pass does not carry this hostel's signature: it is forged, altered or from "
+            "another system."
+        ) from None
     resident, _, version = value.partition(".")
     try:
         return PassClaim(uuid.UUID(resident), int(version))

@@ -281,3 +281,17 @@ def test_the_admin_login_is_limited_per_address_too(db, settings) -> None:
         client.post("/admin/login/", {"username": f"user{n}", "password": "x"})
 
     assert client.post("/admin/login/", {"username": "root", "password": "x"}).status_code == 429
+
+
+def test_debug_pages_reach_only_this_machine(db, settings) -> None:
+    settings.DEBUG = True
+    phone = Client(REMOTE_ADDR="192.168.1.20")  # a phone on the LAN, as the README suggests
+    here = Client()  # 127.0.0.1
+
+    from_phone = phone.get("/nope")
+    from_here = here.get("/nope")
+
+    assert from_phone.status_code == 404 and from_here.status_code == 404
+    assert "URLconf" not in from_phone.content.decode()
+    assert "<h1>Not found</h1>" in from_phone.content.decode()
+    assert "URLconf" in from_here.content.decode()  # the developer still gets the details

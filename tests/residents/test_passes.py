@@ -25,10 +25,16 @@ def test_the_token_is_signed_not_a_bare_uuid() -> None:
     token = passes.pass_token(resident_id, 1)
 
     assert token != str(resident_id)
-    with pytest.raises(passes.PassError, match="forged or damaged"):
+    with pytest.raises(passes.PassError, match="not a hostel pass"):
         passes.pass_read(f"{resident_id}.1")
-    with pytest.raises(passes.PassError, match="forged or damaged"):
+    with pytest.raises(passes.PassError, match="forged, altered or from another system"):
         passes.pass_read(token.replace(".1:", ".2:"))  # a hand-bumped version
+
+
+@pytest.mark.parametrize("text", ["https://example.org/menu", "4006381333931", "hello"])
+def test_any_other_qr_code_is_not_called_forged(text) -> None:
+    with pytest.raises(passes.PassError, match=r"^This QR code is not a hostel pass\.$"):
+        passes.pass_read(text)
 
 
 @pytest.mark.parametrize(
