@@ -14,7 +14,7 @@ from PIL import Image
 # calls the ORM synchronously, which is safe here (one thread, no awaits in between).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from residents import passes
 
@@ -68,11 +68,11 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
-def new_page(browser: Browser, base_url: str, viewport: dict[str, int] | None = None) -> Page:
+def new_page(browser: Browser, base_url: str, viewport: ViewportSize | None = None) -> Page:
     context = browser.new_context(
         base_url=base_url,
         viewport=viewport or {"width": 412, "height": 915},  # a phone at the gate
