@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger.models import Block
 from residents import passes, services, uploads
-from residents.models import Resident
+from residents.models import Gate, Resident
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -45,7 +45,9 @@ def camera(playwright, live_server, tmp_path):
     """Open the scan page in a Chromium whose camera shows ``frame``; yields a page factory."""
     browsers: list[Browser] = []
 
-    def open_scan_page(frame, username: str = "gary", audio=None, viewport=None) -> Page:
+    def open_scan_page(
+        frame, username: str = "gary", audio=None, viewport=None, gate: str | None = "main"
+    ) -> Page:
         video = write_y4m(tmp_path / f"camera-{len(browsers)}.y4m", frame)
         extra = [f"--use-file-for-fake-audio-capture={audio}"] if audio else []
         browser = launch(playwright, f"--use-file-for-fake-video-capture={video}", *extra)
@@ -56,6 +58,8 @@ def camera(playwright, live_server, tmp_path):
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(re.compile(r"/scan/$"))
+        if gate:  # a new device: the guard says which gate it stands at
+            page.get_by_label("Gate").select_option(gate)
         return page
 
     yield open_scan_page
@@ -254,3 +258,26 @@ def test_a_guard_logged_out_meanwhile_is_told_so_not_that_the_resident_is_refuse
     assert fully_visible(page, "#verdict")
     screenshot(page, "scan-not-recorded-phone")
     assert scan_blocks() == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_new_device_asks_for_its_gate_before_recording(camera, ada, size):
+    Gate.objects.create(slug="annex", name="Annex door", mode=Gate.Mode.ENTRY)  # sorts first
+    page = camera(
+        qr_frame(passes.pass_token(ada.pk, ada.pass_version)), viewport=SIZES[size], gate=None
+    )
+    posts = []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+
+    expect(page.locator("#camera-status")).to_contain_text("Which gate is this device at?")
+    expect(page.get_by_label("Gate")).to_have_value("")
+    screenshot(page, f"scan-choose-gate-{size}")
+    page.wait_for_timeout(3_000)  # a pass in view is not sent anywhere meanwhile
+    assert posts == [] and scan_blocks() == []
+
+    page.get_by_label("Gate").select_option("main")
+
+    expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
+    assert [(b["gate"], b["status"]) for b in scan_blocks()] == [("main", "IN")]
+    page.reload()  # remembered on this device
+    expect(page.get_by_label("Gate")).to_have_value("main")

@@ -26,12 +26,34 @@ const camera = new Camera($("video"), $("camera"), $("camera-status"));
 const reader = new QrReader($("video"), $("frame"), (token) => record({ mode: "qr", token }));
 let pending = null, resumeTimer = null;
 
-// The gate this device stands at is remembered.
+// The gate this device stands at is chosen once and remembered on the device. A device that
+// has none (or whose gate was closed) asks, and records nothing until it is answered: a
+// guessed gate could be an entry-only door that refuses every exit.
 const savedGate = localStorage.getItem("hostel.gate");
-if (savedGate && [...gate.options].some((o) => o.value === savedGate)) gate.value = savedGate;
-gate.addEventListener("change", () => localStorage.setItem("hostel.gate", gate.value));
+if (savedGate && [...gate.options].some((o) => o.value === savedGate && !o.disabled)) {
+  gate.value = savedGate;
+}
+const gateChosen = () => gate.value !== "";
+const ASK_FOR_THE_GATE = "Which gate is this device at? Choose it above; this device remembers it.";
+gate.addEventListener("change", () => {
+  localStorage.setItem("hostel.gate", gate.value);
+  page.classList.remove("needs-gate");
+  if (camera.ready) {
+    $("camera-status").textContent = "Point the camera at a pass.";
+    reader.start();
+  }
+});
+if (!gateChosen()) {
+  page.classList.add("needs-gate");
+  $("camera-status").textContent = ASK_FOR_THE_GATE;
+}
 
 function record(fields, captured) {
+  if (!gateChosen()) {
+    $("camera-status").textContent = ASK_FOR_THE_GATE;
+    gate.focus();
+    return;
+  }
   result.showCaptured(captured);
   pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
   send();
@@ -108,7 +130,10 @@ manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) 
   record({ mode: "manual", resident_id: resident.id });
 });
 
-camera.onStarted = () => reader.start();
+camera.onStarted = () => {
+  if (gateChosen()) reader.start();
+  else $("camera-status").textContent = ASK_FOR_THE_GATE;
+};
 if (camera.available) {
   camera.start(null);
 } else {
