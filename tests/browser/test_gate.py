@@ -247,11 +247,12 @@ def test_a_guard_logged_out_meanwhile_is_told_so_not_that_the_resident_is_refuse
     page = camera(Image.new("RGB", (640, 480), "gray"), viewport=PHONE)  # manual entry only
     page.get_by_text("Manual entry").click()
     page.get_by_label("Find a resident").fill("Ada")
-    record = page.get_by_role("button", name="Record IN")
-    expect(record).to_be_visible()
+    page.get_by_role("button", name="Record IN").click()
+    confirm = page.get_by_role("button", name="Yes, record IN")
+    expect(confirm).to_be_visible()
     Session.objects.all().delete()  # the session expired at 2 a.m.
 
-    record.click()
+    confirm.click()
 
     expect(page.locator("#verdict")).to_have_text("NOT RECORDED")
     expect(page.locator("#result-message")).to_contain_text("You are logged out")
@@ -281,3 +282,33 @@ def test_a_new_device_asks_for_its_gate_before_recording(camera, ada, size):
     assert [(b["gate"], b["status"]) for b in scan_blocks()] == [("main", "IN")]
     page.reload()  # remembered on this device
     expect(page.get_by_label("Gate")).to_have_value("main")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_manual_entry_confirms_with_the_photo_and_its_labels_follow_the_answers(
+    camera, ada, size, settings
+):
+    settings.SCAN_DEBOUNCE_SECONDS = 0  # IN then OUT at once
+    page = camera(Image.new("RGB", (640, 480), "gray"), viewport=SIZES[size])
+    page.get_by_text("Manual entry").click()
+    page.get_by_label("Find a resident").fill("Ada")
+    expect(page.get_by_text("Ada Okafor · B-214 · OUT")).to_be_visible()
+
+    page.get_by_role("button", name="Record IN").click()
+    expect(page.get_by_role("img", name="Photo on record of Ada Okafor")).to_be_visible()
+    expect(page.get_by_text("Record IN for Ada Okafor, room B-214?")).to_be_visible()
+    screenshot(page, f"scan-manual-confirm-{size}")
+    assert scan_blocks() == []  # nothing until confirmed
+    page.get_by_role("button", name="Yes, record IN").click()
+    expect(page.locator("#verdict")).to_have_text("IN")
+    page.get_by_role("button", name="Scan next").click()
+
+    # The list was read again: the next press records OUT, as its label says.
+    expect(page.get_by_text("Ada Okafor · B-214 · IN")).to_be_visible()
+    page.get_by_role("button", name="Record OUT").click()
+    page.get_by_role("button", name="Yes, record OUT").click()
+    expect(page.locator("#verdict")).to_have_text("OUT")
+    assert [(b["status"], b["mode"]) for b in scan_blocks()] == [
+        ("IN", "manual"),
+        ("OUT", "manual"),
+    ]

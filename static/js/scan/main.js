@@ -65,6 +65,7 @@ async function send() {
   const answer = await postScan(urls.scan, csrf, pending);
   if (answer.outcome === "offline") return result.offline();  // pending stays, for Retry
   pending = null;
+  manual.refresh();  // its buttons say what the next press would record
   if (answer.outcome === "accepted") {
     result.accepted(answer.body);
     resumeTimer = setTimeout(readAgain, READ_AGAIN_AFTER_MS);
@@ -125,7 +126,7 @@ voiceButton.addEventListener("click", async () => {
 $("retry").addEventListener("click", send);
 $("next").addEventListener("click", () => { pending = null; reader.forget(); resume(); });
 
-manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) => {
+const manual = manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) => {
   reader.stop();
   record({ mode: "manual", resident_id: resident.id });
 });
