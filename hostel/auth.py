@@ -21,6 +21,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -116,6 +117,15 @@ class TokenObtainPairView(jwt_views.TokenObtainPairView):
     serializer_class = TokenObtainPairSerializer
     parser_classes = [JSONParser]
 
+    @extend_schema(
+        responses=inline_serializer(
+            "TokenPair",
+            {
+                "access": serializers.CharField(help_text="JWT for the API; short-lived."),
+                "refresh": serializers.CharField(help_text="JWT for /api/token/refresh."),
+            },
+        )
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         try:
             return super().post(request, *args, **kwargs)

@@ -75,3 +75,19 @@ def test_requests_the_api_cannot_read_are_json_errors() -> None:
     assert too_many.status_code == 400 and too_many["Content-Type"] == "application/json"
     assert too_many.json()["error"]["code"] in ("bad_request", "parse_error")
     assert form.status_code == 415 and form.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_every_success_response_is_typed(schema) -> None:
+    untyped = []
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if not status.startswith("2") or status == "204":
+                    continue
+                content = response.get("content", {})
+                if not any(kind.get("schema") for kind in content.values()):
+                    untyped.append(f"{method.upper()} {path} {status}")
+
+    assert untyped == []
+    occupancy = schema["paths"]["/api/occupancy"]["get"]["responses"]["200"]
+    assert occupancy["content"]["application/json"]["schema"]["$ref"].endswith("/OccupancyOutput")
