@@ -62,6 +62,31 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Staff change their own password, or reset a forgotten one by email (EMAIL_URL).
+    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/changed", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
+    ),
+    path(
+        "password/reset/",
+        login_rate_limited(auth_views.PasswordResetView.as_view()),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("residents/", include("residents.urls")),
     path("scan/", residents_views.scan_page, name="scan"),
     path("dashboard/latest", views.dashboard_latest, name="dashboard-latest"),

@@ -40,6 +40,10 @@ def pages(resident_id: str, block: int) -> list[str]:
         f"/admin/ledger/block/{Block.objects.get(index=block).pk}/change/",
         "/admin/auth/user/",
         "/api/docs",
+        "/password/",
+        "/password/changed",
+        "/password/reset/",
+        "/password/reset/sent",
     ]
 
 
@@ -66,6 +70,10 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
         response = page.goto(path)
         assert response is not None and response.status == 200, path
         page.wait_for_load_state("networkidle")
+        overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+        assert not overflow, f"{path} scrolls sideways at {size[0]} px"
+        if path == "/password/":
+            screenshot(page, f"password-change-{size[0]}")
 
     screenshot(page, f"api-docs-{size[0]}")
     assert errors == []
