@@ -13,8 +13,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import backends, get_user_model
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
@@ -83,24 +85,63 @@ def locked_out(
     return response
 
 
-def login_rate_limited(
-    view: Callable[..., HttpResponseBase],
-) -> Callable[..., HttpResponseBase]:
-    """Logins posted from one address, whatever the username, at most THROTTLE_LOGIN: the
-    per-account lockout alone would let one address try a password on every account."""
+def rate_limited(
+    scope: str, rate: Callable[[], str], message: str, *, keys: Callable[[HttpRequest], list[str]]
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """A page's POSTs at most ``rate()`` per key (each of ``keys(request)``), else a 429 page
+    saying ``message``. GETs are never counted."""
 
-    @wraps(view)
-    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.method == "POST":
-            wait = rate_exceeded(f"login-page:{client_address(request)}", settings.THROTTLE_LOGIN)
-            if wait:
-                context = {"message": "Too many login attempts from here. Wait a minute."}
-                response = render(request, "registration/locked_out.html", context, status=429)
-                response["Retry-After"] = str(int(wait) + 1)
-                return response
-        return view(request, *args, **kwargs)
+    def decorate(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method == "POST":
+                for key in keys(request):
+                    wait = rate_exceeded(f"{scope}:{key}", rate())
+                    if wait:
+                        response = render(
+                            request,
+                            "registration/locked_out.html",
+                            {"message": message},
+                            status=429,
+                        )
+                        response["Retry-After"] = str(int(wait) + 1)
+                        return response
+            return view(request, *args, **kwargs)
 
-    return limited
+        return limited
+
+    return decorate
+
+
+def _address(request: HttpRequest) -> list[str]:
+    return [client_address(request)]
+
+
+# Logins posted from one address, whatever the username, at most THROTTLE_LOGIN: the
+# per-account lockout alone would let one address try a password on every account.
+login_rate_limited = rate_limited(
+    "login-page",
+    lambda: settings.THROTTLE_LOGIN,
+    "Too many login attempts from here. Wait a minute.",
+    keys=_address,
+)
+# Password changes check the old password outside django-axes: limited per account.
+password_change_rate_limited = rate_limited(
+    "password-change",
+    lambda: settings.THROTTLE_LOGIN,
+    "Too many attempts to change this password. Wait a minute.",
+    keys=lambda request: [str(request.user.pk)],
+)
+# Reset emails: per address and per recipient, so nobody floods a staff member's inbox.
+password_reset_rate_limited = rate_limited(
+    "password-reset",
+    lambda: settings.THROTTLE_PASSWORD_RESET,
+    "Too many password reset requests. Wait a while, or ask an administrator.",
+    keys=lambda request: [
+        client_address(request),
+        "to:" + str(request.POST.get("email", "")).strip().lower()[:254],
+    ],
+)
 
 
 class TokenObtainPairSerializer(jwt_serializers.TokenObtainPairSerializer):
@@ -212,3 +253,13 @@ def _permissions_sql() -> tuple[str, str]:
         f"WHERE ug.{column(user_groups, user_key)} = %s)"
     )
     return every, granted
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's, and a new password also lifts a lockout: whoever proved they own the
+    account's email can log in with it at once."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        axes_reset(username=form.user.get_username())
+        return response

@@ -214,6 +214,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 # X-Forwarded-For header, which a client can vary at will to escape its throttle).
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 THROTTLE_LOGIN = env.str("THROTTLE_LOGIN", default="20/min")
+THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/hour")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env.str("THROTTLE_ANON", default="120/min"),
     "user": env.str("THROTTLE_USER", default="1200/min"),

@@ -9,7 +9,14 @@ from django.urls import URLPattern, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerSplitView
 
 from hostel import views
-from hostel.auth import TokenObtainPairView, TokenRefreshView, login_rate_limited
+from hostel.auth import (
+    PasswordResetConfirmView,
+    TokenObtainPairView,
+    TokenRefreshView,
+    login_rate_limited,
+    password_change_rate_limited,
+    password_reset_rate_limited,
+)
 from ledger import api as ledger_api
 from residents import api as residents_api
 from residents import scan_api
@@ -63,13 +70,17 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Staff change their own password, or reset a forgotten one by email (EMAIL_URL).
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/",
+        password_change_rate_limited(auth_views.PasswordChangeView.as_view()),
+        name="password_change",
+    ),
     path(
         "password/changed", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"
     ),
     path(
         "password/reset/",
-        login_rate_limited(auth_views.PasswordResetView.as_view()),
+        password_reset_rate_limited(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
     path(
@@ -79,7 +90,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

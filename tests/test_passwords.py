@@ -53,3 +53,27 @@ def test_a_forgotten_password_is_reset_through_an_emailed_link(db) -> None:
     assert done.status_code == 302 and done["Location"] == "/password/reset/done"
     assert User.objects.get(username="gary").check_password("a brand new passphrase 9")
     assert "no longer works" in client.get(link.group(1), follow=True).content.decode()
+
+
+def test_reset_emails_are_limited_per_recipient(db, settings) -> None:
+    settings.THROTTLE_PASSWORD_RESET = "3/hour"
+    User.objects.create_user("gary", email="gary@example.org", password=PASSWORD)
+    answers = [
+        Client(REMOTE_ADDR=f"10.0.0.{n}").post("/password/reset/", {"email": "Gary@example.org"})
+        for n in range(5)  # from five addresses: the recipient's limit still holds
+    ]
+
+    assert [a.status_code for a in answers] == [302, 302, 302, 429, 429]
+    assert len(mail.outbox) == 3
+
+
+def test_the_old_password_cannot_be_guessed_without_limit(db, settings) -> None:
+    settings.THROTTLE_LOGIN = "3/min"
+    gary = User.objects.create_user("gary", password=PASSWORD)
+    client = Client()
+    client.force_login(gary)
+    wrong = {"old_password": "guess", "new_password1": "x" * 12, "new_password2": "x" * 12}
+
+    codes = [client.post("/password/", wrong).status_code for _ in range(5)]
+
+    assert codes == [200, 200, 200, 429, 429]

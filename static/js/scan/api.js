@@ -17,6 +17,12 @@ const NOT_ABOUT_THE_RESIDENT = {
   429: "Too many scans from this account in a short time. Wait a few seconds, then scan again.",
 };
 const SCAN_REFUSALS_403 = new Set(["revoked_pass", "inactive_resident"]);
+// Refusals about the device or the request, not the resident.
+const NOT_ABOUT_THE_RESIDENT_CODES = {
+  unknown_gate: "This device's gate has been closed. Choose the gate this device stands at, then scan again.",
+  scan_id_reused: "This scan's id was already used for someone else. Scan again.",
+};
+const ANSWER_WITHIN_MS = 15000;
 
 // POST one scan. Resolves to {outcome: "accepted", body}, {outcome: "refused", error},
 // {outcome: "problem", message} (the session or account, not the resident: nothing was
@@ -35,16 +41,21 @@ export async function postScan(url, csrf, fields) {
   }
   let response, body;
   try {
-    response = await fetch(url, { method: "POST", credentials: "same-origin", headers, body: payload });
+    const signal = AbortSignal.timeout ? AbortSignal.timeout(ANSWER_WITHIN_MS) : undefined;
+    response = await fetch(url, { method: "POST", credentials: "same-origin", headers, body: payload, signal });
     body = await response.json();
   } catch (err) {
     return { outcome: "offline" };
   }
   if (response.status === 201) return { outcome: "accepted", body };
   if (response.status >= 500 || !body || !body.error) return { outcome: "offline" };
+  const code = body.error.code;
+  if (NOT_ABOUT_THE_RESIDENT_CODES[code]) {
+    return { outcome: "problem", code, message: NOT_ABOUT_THE_RESIDENT_CODES[code] };
+  }
   const aboutTheGuard = NOT_ABOUT_THE_RESIDENT[response.status];
-  if (aboutTheGuard && !SCAN_REFUSALS_403.has(body.error.code)) {
-    return { outcome: "problem", message: aboutTheGuard };
+  if (aboutTheGuard && !SCAN_REFUSALS_403.has(code)) {
+    return { outcome: "problem", code, message: aboutTheGuard };
   }
   return { outcome: "refused", error: body.error };
 }

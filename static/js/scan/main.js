@@ -1,7 +1,7 @@
 // The gate page: read passes from the camera and record them through the scan API; or a
-// face, a voice, or a resident found by hand. After a read, reading stops until the guard
-// has seen the result. A request that got no answer is retried with the same scan id, so
-// the server records it at most once.
+// face, a voice, or a resident found by hand. One scan at a time: while one is on its way,
+// nothing else is sent and "Scan next" is hidden. A request that got no answer is retried
+// with the same scan id, so the server records it at most once.
 
 import { newScanId, postScan } from "./api.js";
 import { Camera } from "./camera.js";
@@ -24,7 +24,7 @@ const gate = $("gate");
 const result = new ResultPanel($("result"));
 const camera = new Camera($("video"), $("camera"), $("camera-status"));
 const reader = new QrReader($("video"), $("frame"), (token) => record({ mode: "qr", token }));
-let pending = null, resumeTimer = null;
+let pending = null, sending = false, lastOutcome = null, resumeTimer = null;
 
 // The gate this device stands at is chosen once and remembered on the device. A device that
 // has none (or whose gate was closed) asks, and records nothing until it is answered: a
@@ -35,6 +35,12 @@ if (savedGate && [...gate.options].some((o) => o.value === savedGate && !o.disab
 }
 const gateChosen = () => gate.value !== "";
 const ASK_FOR_THE_GATE = "Which gate is this device at? Choose it above; this device remembers it.";
+function forgetTheGate() {  // it was closed: ask again
+  localStorage.removeItem("hostel.gate");
+  gate.value = "";
+  page.classList.add("needs-gate");
+  $("camera-status").textContent = ASK_FOR_THE_GATE;
+}
 gate.addEventListener("change", () => {
   localStorage.setItem("hostel.gate", gate.value);
   page.classList.remove("needs-gate");
@@ -48,21 +54,32 @@ if (!gateChosen()) {
   $("camera-status").textContent = ASK_FOR_THE_GATE;
 }
 
+// Whether a new scan may start now; if not, says why where it can be seen.
+function ready() {
+  if (sending || pending) return false;  // one at a time; an unconfirmed one waits for Retry
+  if (gateChosen()) return true;
+  result.hide();
+  $("camera-status").textContent = ASK_FOR_THE_GATE;
+  gate.focus();
+  return false;
+}
+
 function record(fields, captured) {
-  if (!gateChosen()) {
-    $("camera-status").textContent = ASK_FOR_THE_GATE;
-    gate.focus();
-    return;
-  }
+  if (!ready()) return;
   result.showCaptured(captured);
   pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
   send();
 }
 
 async function send() {
+  if (sending || !pending) return;
+  sending = true;
   clearTimeout(resumeTimer);
+  reader.stop();
   result.checking();
   const answer = await postScan(urls.scan, csrf, pending);
+  sending = false;
+  lastOutcome = answer.outcome;
   if (answer.outcome === "offline") return result.offline();  // pending stays, for Retry
   pending = null;
   manual.refresh();  // its buttons say what the next press would record
@@ -70,6 +87,7 @@ async function send() {
     result.accepted(answer.body);
     resumeTimer = setTimeout(readAgain, READ_AGAIN_AFTER_MS);
   } else if (answer.outcome === "problem") {
+    if (answer.code === "unknown_gate") forgetTheGate();
     result.problem(answer.message);
   } else {
     result.refused(answer.error);
@@ -77,18 +95,21 @@ async function send() {
 }
 
 function readAgain() {
-  if (camera.stream) reader.start();
+  if (camera.stream && gateChosen()) reader.start();
 }
 
 function resume() {
   clearTimeout(resumeTimer);
-  if (pending) return;  // an unconfirmed scan waits for Retry
+  if (sending || pending) return;  // an unconfirmed scan waits for Retry
+  // The pass of an accepted scan may still be in view: it is not read again until it has
+  // left the frame. After anything else, the same pass may be tried again at once.
+  if (lastOutcome !== "accepted") reader.forget();
   result.hide();
   readAgain();
 }
 
 $("scan-face").addEventListener("click", () => {
-  if (!camera.ready) return;
+  if (!camera.ready || !ready()) return;
   reader.stop();
   const still = camera.still($("frame"));
   record({ mode: "face", photo: still }, still);
@@ -97,15 +118,19 @@ $("scan-face").addEventListener("click", () => {
 const voiceButton = $("scan-voice");
 voiceButton.hidden = !canRecord();
 voiceButton.addEventListener("click", async () => {
+  if (!ready()) return;
+  reader.stop();
+  clearTimeout(resumeTimer);
+  sending = true;  // the recording counts as the scan under way
   let microphone;
   try {
     microphone = await openMicrophone();
   } catch (err) {
+    sending = false;
     $("camera-status").textContent = "No microphone (" + err.name + ").";
+    readAgain();
     return;
   }
-  reader.stop();
-  clearTimeout(resumeTimer);
   voiceButton.disabled = true;
   voiceButton.textContent = "Listening…";
   result.checking("Listening: let the resident say a sentence.");
@@ -114,9 +139,11 @@ voiceButton.addEventListener("click", async () => {
     voice = await recordVoice(microphone, VOICE_MS);
   } catch (err) {
     microphone.getTracks().forEach((track) => track.stop());
-    result.refused({ message: "The recording failed (" + err.name + "). Try again, or use the pass." });
+    lastOutcome = "problem";
+    result.problem("The recording failed (" + err.name + "). Try again, or use the pass.");
     return;
   } finally {
+    sending = false;
     voiceButton.disabled = false;
     voiceButton.textContent = "Scan voice";
   }
@@ -124,7 +151,11 @@ voiceButton.addEventListener("click", async () => {
 });
 
 $("retry").addEventListener("click", send);
-$("next").addEventListener("click", () => { pending = null; reader.forget(); resume(); });
+$("next").addEventListener("click", () => {
+  if (sending) return;
+  pending = null;  // an unconfirmed scan given up: the guard decided
+  resume();
+});
 
 const manual = manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) => {
   reader.stop();

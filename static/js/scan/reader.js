@@ -21,6 +21,7 @@ export class QrReader {
   }
 
   start() {
+    if (this.reading) return;  // one loop, however often asked
     this.reading = true;
     requestAnimationFrame(this.tick);
   }

@@ -24,6 +24,7 @@ export class ResultPanel {
     this.verdict.classList.toggle("long", text.length > 7);  // NOT RECORDED, NO ANSWER
     this.message.textContent = detail || "";
     this.retry.hidden = true;
+    this.next.hidden = false;
     const who = person || {};
     this.name.textContent = who.resident_name || who.name || "";
     this.room.textContent = who.room ? "Room " + who.room : "";
@@ -38,6 +39,7 @@ export class ResultPanel {
 
   checking(detail) {
     this.show("checking", "…", detail || "Checking…");
+    this.next.hidden = true;  // one scan at a time: nothing to skip to yet
   }
 
   accepted(body) {
@@ -64,6 +66,7 @@ export class ResultPanel {
   offline() {
     this.show("offline", "NO ANSWER", "The scan was not confirmed. Check the connection and press Retry: the same scan is sent again and never recorded twice.");
     this.retry.hidden = false;
+    this.retry.focus({ preventScroll: true });  // Enter retries; giving up takes a deliberate press
     beep([300], 400);
   }
 
