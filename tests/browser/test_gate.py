@@ -59,7 +59,7 @@ def camera(playwright, live_server, tmp_path):
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(re.compile(r"/scan/$"))
         if gate:  # a new device: the guard says which gate it stands at
-            page.get_by_label("Gate").select_option(gate)
+            page.locator("#gate").select_option(gate)
         return page
 
     yield open_scan_page
@@ -271,17 +271,17 @@ def test_a_new_device_asks_for_its_gate_before_recording(camera, ada, size):
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
 
     expect(page.locator("#camera-status")).to_contain_text("Which gate is this device at?")
-    expect(page.get_by_label("Gate")).to_have_value("")
+    expect(page.locator("#gate")).to_have_value("")
     screenshot(page, f"scan-choose-gate-{size}")
     page.wait_for_timeout(3_000)  # a pass in view is not sent anywhere meanwhile
     assert posts == [] and scan_blocks() == []
 
-    page.get_by_label("Gate").select_option("main")
+    page.locator("#gate").select_option("main")
 
     expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
     assert [(b["gate"], b["status"]) for b in scan_blocks()] == [("main", "IN")]
     page.reload()  # remembered on this device
-    expect(page.get_by_label("Gate")).to_have_value("main")
+    expect(page.locator("#gate")).to_have_value("main")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -312,3 +312,21 @@ def test_manual_entry_confirms_with_the_photo_and_its_labels_follow_the_answers(
         ("IN", "manual"),
         ("OUT", "manual"),
     ]
+
+
+def test_a_gate_closed_while_the_page_is_open_is_asked_for_again(camera, ada):
+    page = camera(Image.new("RGB", (640, 480), "gray"), viewport=PHONE)
+    page.get_by_text("Manual entry").click()
+    page.get_by_label("Find a resident").fill("Ada")
+    page.get_by_role("button", name="Record IN").click()
+    Gate.objects.filter(slug="main").update(is_active=False)  # closed in the admin meanwhile
+
+    page.get_by_role("button", name="Yes, record IN").click()
+
+    expect(page.locator("#verdict")).to_have_text("NOT RECORDED")
+    expect(page.locator("#result-message")).to_contain_text("gate has been closed")
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator("#gate")).to_have_value("")
+    expect(page.locator("#camera-status")).to_contain_text("Which gate is this device at?")
+    assert page.evaluate("localStorage.getItem('hostel.gate')") is None
+    assert scan_blocks() == []
