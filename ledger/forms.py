@@ -39,6 +39,20 @@ class LedgerFilterForm(forms.Form):
             widget=forms.TextInput(attrs={"placeholder": label, "aria-label": label}),
         )
         self.order_fields(["type", *event_keys, subject.param, "since", "until"])
+        self.fields["type"].label = "Event"
+        for field in self.fields.values():  # the filters show no visible labels: name them
+            field.widget.attrs.setdefault("aria-label", str(field.label or ""))
+
+    def dropped(self) -> list[tuple[str, str]]:
+        """(the id Django's aria-describedby points at, what to say) for each filter the
+        page could not apply, and so ignored."""
+        if not self.is_bound or self.is_valid():
+            return []
+        return [
+            (f"{self[name].auto_id}_error", f"{self.fields[name].label}: {_text(errors)}")
+            for name, errors in self.errors.items()
+            if name in self.fields
+        ]
 
     def selector_arguments(self) -> dict[str, Any]:
         self.is_valid()  # a bad filter is dropped; the valid ones still apply
@@ -57,6 +71,10 @@ def filter_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
         "since": data.get("since"),
         "until": data.get("until"),
     }
+
+
+def _text(errors: Any) -> str:
+    return " ".join(str(error) for error in errors)
 
 
 def _event_form_field(event_field: registry.EventField) -> forms.Field:

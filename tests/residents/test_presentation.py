@@ -42,3 +42,15 @@ def test_only_administrators_see_the_cron_hint(guard, superuser) -> None:
     assert "Never verified yet." in dashboard(guard)
     assert "verify_chain" not in dashboard(guard)
     assert "verify_chain" in dashboard(superuser)
+
+
+def test_a_ledger_filter_that_cannot_apply_says_so(warden) -> None:
+    client = Client()
+    client.force_login(warden)
+
+    html = client.get("/ledger/?gate=Main gate&mode=qr").content.decode()
+
+    assert "Not applied, so not filtered by:" in html
+    assert 'id="id_gate_error"' in html and "Gate: " in html  # what aria-describedby names
+    assert 'aria-label="Event"' in html and 'aria-label="Mode"' in html
+    assert "Not applied" not in client.get("/ledger/?mode=qr").content.decode()
