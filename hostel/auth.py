@@ -224,7 +224,8 @@ class ModelBackend(backends.ModelBackend):
                     cursor.execute(granted, [user_obj.pk, user_obj.pk])
                 rows = cursor.fetchall()
             user_obj._perm_cache = {f"{app}.{codename}" for app, codename in rows}
-        return set(user_obj._perm_cache)
+        perms: set[str] = user_obj._perm_cache
+        return perms
 
 
 @functools.cache

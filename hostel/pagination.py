@@ -40,10 +40,14 @@ class CappedPaginator(Paginator):
     def validate_number(self, number: Any) -> int:
         if not self.capped:
             return super().validate_number(number)
-        try:  # no upper bound: the pages past the count exist as long as items do
-            return super().validate_number(number) if int(number) <= 1 else int(number)
+        # No upper bound: the pages past the count exist as long as items do.
+        try:
+            number = int(number)
         except (TypeError, ValueError):
             raise PageNotAnInteger(self.error_messages["invalid_page"]) from None
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
 
     def get_page(self, number: Any) -> Page:
         try:
@@ -73,12 +77,9 @@ class CappedPage(Page):
         return self.more
 
 
-def paginate(
-    request: HttpRequest, items: Any, per_page: int, *, paginator: Paginator | None = None
-) -> tuple[Page, str]:
-    """The requested page of ``items``, and the query string (filters) minus the page number,
-    for the page links in includes/_pagination.html."""
-    pages = paginator or Paginator(items, per_page)
+def paginate(request: HttpRequest, pages: Paginator) -> tuple[Page, str]:
+    """The requested page, and the query string (filters) minus the page number, for the
+    page links in includes/_pagination.html."""
     page = pages.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -135,6 +135,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     locked past the lock timeout, is a 503: nothing was saved, the request may simply be
     tried again, and the page must not need the database to render."""
     failure = sys.exc_info()[1]
+    # Only "busy" means "try again": a corrupt chain stays a 500 that is mailed to ADMINS.
     busy = isinstance(failure, DomainError) and failure.code == "ledger_busy"
     if busy or isinstance(failure, OperationalError | InterfaceError):
         response: HttpResponse

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from hostel.api import CappedPagination, Pagination, has_perm
+from hostel.api import CappedPagination, has_perm
 from hostel.schema import paginated
 from ledger import registry, selectors, services
 from ledger.forms import filter_arguments, type_choices
@@ -64,8 +64,9 @@ class LedgerListApi(APIView):
         filters.is_valid(raise_exception=True)
         arguments = filter_arguments(filters.validated_data)
         blocks = selectors.ledger_list(**arguments)
-        pages = selectors.ledger_pages(blocks, arguments, Pagination.page_size)
-        paginator = CappedPagination(cap=pages.cap, known_count=pages.known_count)
+        paginator = CappedPagination(
+            cap=selectors.COUNT_CAP, known_count=selectors.ledger_count_known(arguments)
+        )
         page = paginator.paginate_queryset(blocks, request, view=self)
         return paginator.get_paginated_response(BlockOutputSerializer(page, many=True).data)
 

@@ -11,7 +11,6 @@ from django.db.models.fields.json import DataContains
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from hostel.pagination import CappedPaginator
 from ledger import crypto, registry
 from ledger.models import Block, ChainHead, VerificationRun
 
@@ -74,13 +73,11 @@ def _day_start_utc(day: date, *, days_later: int = 0) -> str | None:
 COUNT_CAP = 10_000  # a filtered list counts this many events at most
 
 
-def ledger_pages(
-    blocks: QuerySet[Block], arguments: Mapping[str, Any], per_page: int
-) -> CappedPaginator:
-    """Pages of ledger_list(**arguments): the whole chain is counted by its head row; a
-    filtered list up to COUNT_CAP (counting a million matches would cost more than the page)."""
-    known = None if any(arguments.values()) else ledger_size()
-    return CappedPaginator(blocks, per_page, cap=COUNT_CAP, known_count=known)
+def ledger_count_known(arguments: Mapping[str, Any]) -> int | None:
+    """How many blocks ledger_list(**arguments) holds, when that costs nothing: the whole
+    chain's, from its head row. None for a filtered list, which pages count only up to
+    COUNT_CAP (counting a million matches would cost more than the page)."""
+    return None if any(arguments.values()) else ledger_size()
 
 
 def ledger_size() -> int:

@@ -79,36 +79,25 @@ def block_append(*, data: Mapping[str, Any], subject: str = "") -> Block:
     LedgerError subclasses for ledger trouble.
     """
     event = _validated(data, subject)
-    if transaction.get_connection().in_atomic_block:
-        # The caller's transaction (a scan, a registration) holds its change and this block
-        # together; they commit or roll back as one. No savepoint and no retry: a savepoint
-        # costs two statements on every scan, to retry what practically never happens
-        # (appends take the head lock last, so they do not deadlock; a lock timeout of
-        # DATABASE_LOCK_TIMEOUT seconds means a writer is stuck, and waiting another such
-        # spell would only keep the guard waiting); on SQLite the caller's IMMEDIATE
-        # transaction already holds the write lock.
-        try:
-            return _append_locked(event)
-        except OperationalError as exc:
-            if not _is_retryable(exc):
-                raise
-            raise LedgerBusyError(
-                "The ledger is busy (locked by another writer); nothing was recorded. Try again."
-            ) from exc
-        except IntegrityError as exc:
-            raise LedgerCorruptError(_FORK) from exc
-    attempts = settings.LEDGER_APPEND_ATTEMPTS
+    # Inside the caller's transaction (a scan, a registration), its change and this block
+    # commit or roll back as one: no savepoint and one attempt. A savepoint costs two
+    # statements on every scan, to retry what practically never happens (appends take the
+    # head lock last, so they do not deadlock; a lock timeout of DATABASE_LOCK_TIMEOUT
+    # seconds means a writer is stuck, and waiting another such spell would only keep the
+    # guard waiting); on SQLite the caller's IMMEDIATE transaction already holds the lock.
+    nested = transaction.get_connection().in_atomic_block
+    attempts = 1 if nested else settings.LEDGER_APPEND_ATTEMPTS
     for attempt in range(1, attempts + 1):
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=not nested):
                 return _append_locked(event)
         except OperationalError as exc:
             if not _is_retryable(exc):
                 raise
             if attempt == attempts:
                 raise LedgerBusyError(
-                    f"The ledger stayed busy through {attempts} attempts; nothing was "
-                    "recorded. Try again."
+                    "The ledger is busy (locked by another writer); nothing was recorded. "
+                    "Try again."
                 ) from exc
             log.debug("ledger append attempt %d hit %s; retrying", attempt, exc)
             time.sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from hostel.pagination import paginate
+from hostel.pagination import CappedPaginator, paginate
 from ledger import registry, selectors, services
 from ledger.forms import LedgerFilterForm
 
@@ -27,9 +27,9 @@ def block_list(request: HttpRequest) -> HttpResponse:
     filters = LedgerFilterForm(request.GET or None)
     arguments = filters.selector_arguments()
     blocks = selectors.ledger_list(**arguments)
-    page, query = paginate(
-        request, blocks, PAGE_SIZE, paginator=selectors.ledger_pages(blocks, arguments, PAGE_SIZE)
-    )
+    known = selectors.ledger_count_known(arguments)
+    pages = CappedPaginator(blocks, PAGE_SIZE, cap=selectors.COUNT_CAP, known_count=known)
+    page, query = paginate(request, pages)
     # Each event type's own cells: the template its app registered.
     entries = [(block, registry.event_template(block.type)) for block in page]
     return render(

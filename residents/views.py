@@ -25,7 +25,7 @@ PAGE_SIZE = 25
 def resident_list(request: HttpRequest) -> HttpResponse:
     filters = ResidentFilterForm(request.GET or None)
     residents = selectors.resident_list(**filters.selector_arguments())
-    page, query = paginate(request, residents, PAGE_SIZE)
+    page, query = paginate(request, Paginator(residents, PAGE_SIZE))
     return render(
         request,
         "residents/list.html",

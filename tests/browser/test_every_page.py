@@ -72,8 +72,10 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
         page.wait_for_load_state("networkidle")
         overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
         assert not overflow, f"{path} scrolls sideways at {size[0]} px"
-        if path == "/password/":
-            screenshot(page, f"password-change-{size[0]}")
+        shots = {"/": "dashboard", "/ledger/": "ledger", f"/residents/{ada.pk}/": "resident"}
+        shots["/password/"] = "password-change"
+        if path in shots:
+            screenshot(page, f"{shots[path]}-{size[0]}")
 
     screenshot(page, f"api-docs-{size[0]}")
     assert errors == []

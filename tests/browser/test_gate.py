@@ -58,6 +58,8 @@ def camera(playwright, live_server, tmp_path):
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
         expect(page).to_have_url(re.compile(r"/scan/$"))
+        # The page's module has run (it changes the camera status) before anyone types.
+        expect(page.locator("#camera-status")).not_to_have_text("Starting the camera…")
         if gate:  # a new device: the guard says which gate it stands at
             page.locator("#gate").select_option(gate)
         return page
