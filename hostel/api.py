@@ -36,6 +36,7 @@ ERROR_STATUS = {
     "invalid": 400,
     "invalid_mode": 400,
     "invalid_pass": 400,
+    "no_pass": 400,
     "invalid_photo": 400,
     "invalid_voice": 400,
     "unknown_gate": 400,
@@ -51,6 +52,10 @@ ERROR_STATUS = {
     "anti_passback": 409,
     "scan_id_reused": 409,
     "inactive": 409,
+    "active": 409,
+    "unchanged": 409,
+    "duplicate_email": 409,
+    "duplicate_face": 409,
     # a photo or recording that holds no usable face or voice
     "no_face": 422,
     "several_faces": 422,

@@ -109,7 +109,8 @@ DATABASES = {
     "default": envconfig.database(
         env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hostel.sqlite3'}"),
         env,
-        test_name=str(VAR_DIR / "test-hostel.sqlite3"),
+        # Two test runs at once (two checkouts' worth of work) each name their own.
+        test_name=env.str("HOSTEL_TEST_DATABASE", default=str(VAR_DIR / "test-hostel.sqlite3")),
     )
 }
 

@@ -79,6 +79,7 @@ def _live(request: HttpRequest) -> dict[str, Any]:
         live["occupancy"] = selectors.occupancy()
     if request.user.has_perm("ledger.view_block"):
         live["latest"] = list(scan_selectors.latest_scans(12))
+        live["denied"] = list(scan_selectors.latest_denied(6))
     return live
 
 

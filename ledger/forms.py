@@ -1,9 +1,12 @@
 """The ledger's filter form, built from what apps registered (ledger.registry)."""
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.http import QueryDict
 
 from ledger import registry
 
@@ -12,6 +15,9 @@ def type_choices() -> list[tuple[str, str]]:
     """Every registered event type, then the ledger's own genesis block."""
     kinds = [(kind.name, kind.label) for kind in registry.event_types()]
     return [*kinds, ("genesis", "Genesis")]
+
+
+CANDIDATES = 10  # a typed name matching more subjects than this asks for more of it
 
 
 class LedgerFilterForm(forms.Form):
@@ -32,16 +38,65 @@ class LedgerFilterForm(forms.Form):
             event_keys.append(event_field.key)
             self.fields[event_field.key] = _event_form_field(event_field)
         subject = registry.subject()
-        label = f"{subject.label} id"
-        self.fields[subject.param] = forms.UUIDField(
+        self.candidates: list[tuple[str, str]] = []  # a typed name's matches, to pick from
+        hint = subject.hint or f"{subject.label} id"
+        self.fields[subject.param] = forms.CharField(
             required=False,
-            label=label,
-            widget=forms.TextInput(attrs={"placeholder": label, "aria-label": label}),
+            max_length=100,
+            label=subject.label,
+            widget=forms.TextInput(
+                attrs={"placeholder": hint, "aria-label": hint, "type": "search"}
+            ),
         )
         self.order_fields(["type", *event_keys, subject.param, "since", "until"])
         self.fields["type"].label = "Event"
         for field in self.fields.values():  # the filters show no visible labels: name them
             field.widget.attrs.setdefault("aria-label", str(field.label or ""))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        param = registry.subject().param
+        if cleaned.get(param):
+            try:
+                cleaned[param] = self._subject(cleaned[param])
+            except ValidationError as error:
+                self.add_error(param, error)
+        return cleaned
+
+    def _subject(self, text: str) -> str:
+        """The subject id a filter names: an id as given, or the one subject a typed name
+        finds; several make a list to pick from."""
+        subject = registry.subject()
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
+        if subject.lookup is None:
+            raise ValidationError(f"Enter a valid {subject.label.lower()} id.", code="invalid")
+        found = subject.lookup(text, CANDIDATES + 1)
+        if len(found) == 1:
+            return found[0][0]
+        if not found:
+            raise ValidationError(f"No {subject.label.lower()} matches “{text}”.", code="none")
+        self.candidates = found[:CANDIDATES]
+        more = " (the first ten shown: type more of it)" if len(found) > CANDIDATES else ""
+        raise ValidationError(
+            f"Several {subject.label.lower()}s match “{text}”{more}: pick one below.",
+            code="several",
+        )
+
+    def candidate_queries(self) -> list[tuple[str, str]]:
+        """(query string filtering by the candidate, its label) for each subject a typed name
+        found, keeping the other filters."""
+        param = registry.subject().param
+        queries = []
+        for subject_id, label in self.candidates:
+            assert isinstance(self.data, QueryDict)  # bound to request.GET
+            query = self.data.copy()
+            query[param] = subject_id
+            query.pop("page", None)
+            queries.append((query.urlencode(), label))
+        return queries
 
     def dropped(self) -> list[tuple[str, str]]:
         """(the id Django's aria-describedby points at, what to say) for each filter the
@@ -78,11 +133,15 @@ def _text(errors: Any) -> str:
 
 
 def _event_form_field(event_field: registry.EventField) -> forms.Field:
+    anything = ("", f"Any {event_field.label.lower()}")
+    options = event_field.options
+    if options is not None:
+        return forms.ChoiceField(
+            required=False, label=event_field.label, choices=lambda: [anything, *options()]
+        )
     if event_field.choices:
         return forms.ChoiceField(
-            required=False,
-            label=event_field.label,
-            choices=[("", f"Any {event_field.label.lower()}"), *event_field.choices],
+            required=False, label=event_field.label, choices=[anything, *event_field.choices]
         )
     return forms.SlugField(
         required=False,

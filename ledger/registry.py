@@ -7,13 +7,15 @@ AppConfig.ready():
   that names the event's subject, and the template that shows one such event in a list.
   block_append() stores that key's value in the indexed Block.subject column, and
   verification holds the column to it; a type that names no subject has an empty one;
-- the fields of its events that the ledger's filters offer, with their choices;
-- the columns of the CSV export, and what the subject is called (label and query parameter);
+- the fields of its events that the ledger's filters offer, with their choices (fixed, or
+  read when the page is shown, like the gates);
+- the columns of the CSV export, and what the subject is called (label and query parameter),
+  and how a name typed in the subject filter finds subjects;
 - extra checks that chain_verify() runs after the chain itself, reporting through the same
   report (the residents' status replay).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,14 +43,19 @@ class EventField:
     label: str  # "Mode"; the filter's empty choice reads "Any mode"
     types: tuple[str, ...]  # the event types whose data carries it
     choices: tuple[tuple[str, str], ...] = ()  # () for free text (a slug)
+    # Choices read when a filter form is built (the pages list them; the API takes any slug).
+    options: Callable[[], Sequence[tuple[str, str]]] | None = None
 
 
 @dataclass(frozen=True)
 class Subject:
-    """What the events' subject is called: ``?resident=<id>`` filters, "Resident" heads."""
+    """What the events' subject is called: ``?resident=<id>`` filters, "Resident" heads.
+    ``lookup(text, limit)`` finds subjects by what people type: [(id, label), ...]."""
 
     param: str = "subject"
     label: str = "Subject"
+    lookup: Callable[[str, int], list[tuple[str, str]]] | None = None
+    hint: str = ""  # what the filter's box asks people to type, beside the label
 
 
 _event_types: dict[str, EventType] = {}

@@ -94,12 +94,18 @@ def block_has_successor(block: Block) -> bool:
     return Block.objects.filter(index=block.index + 1).exists()
 
 
-def subject_history(subject: str, *, kind: str = "") -> QuerySet[Block]:
-    """One subject's blocks (optionally of one type), newest first, by the subject index."""
+def subject_history(subject: str, *, kind: str | tuple[str, ...] = "") -> QuerySet[Block]:
+    """One subject's blocks (optionally of some types), newest first, by the subject index."""
     blocks = Block.objects.filter(subject=subject)
     if kind:
-        blocks = blocks.filter(type=kind)
+        blocks = blocks.filter(type__in=(kind,) if isinstance(kind, str) else kind)
     return blocks.order_by("-index")
+
+
+def subject_events_since(subject: str, kind: str, since: datetime) -> QuerySet[Block]:
+    """One subject's ``kind`` blocks from ``since`` on, newest first."""
+    since_text = crypto.format_timestamp(since)
+    return subject_history(subject, kind=kind).filter(timestamp__gte=since_text)
 
 
 def latest_of_type(kind: str, limit: int) -> QuerySet[Block]:
@@ -112,9 +118,9 @@ def events_since(kind: str, since: datetime) -> Iterator[tuple[str, str]]:
     return rows.values_list("timestamp", "data").iterator(chunk_size=2000)
 
 
-def events_in_order(kind: str) -> Iterator[tuple[str, str]]:
-    """(subject, data text) of every ``kind`` block in chain order, streamed."""
-    rows = Block.objects.filter(type=kind).order_by("index").values_list("subject", "data")
+def events_in_order(*kinds: str) -> Iterator[tuple[str, str]]:
+    """(subject, data text) of every block of these types in chain order, streamed."""
+    rows = Block.objects.filter(type__in=kinds).order_by("index").values_list("subject", "data")
     return rows.iterator(chunk_size=5000)
 
 

@@ -1,6 +1,5 @@
 """The ledger's staff pages: the event list, one block, the CSV export, a verification."""
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from hostel.pagination import CappedPaginator, paginate
+from hostel.spreadsheets import csv_lines, safe_cell
 from ledger import registry, selectors, services
 from ledger.forms import LedgerFilterForm
 
@@ -79,36 +79,23 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
 def _csv_rows(rows: Iterator[tuple[int, str, str, str, str, str]]) -> Iterator[str]:
     """index, timestamp, type, the registered data columns, then the block's proof."""
     columns = registry.csv_columns()
-    line = _Line()
-    writer = csv.writer(line)
-    writer.writerow(["index", "timestamp", "type", *columns, "hash", "signature", "key_id"])
-    yield line.take()
-    for index, timestamp, data, block_hash, signature, key_id in rows:
-        payload = json.loads(data)
-        values = [_cell(payload.get(column, "")) for column in columns]
-        writer.writerow(
-            [index, timestamp, payload.get("type", ""), *values, block_hash, signature, key_id]
-        )
-        yield line.take()
 
+    def table() -> Iterator[list[object]]:
+        yield ["index", "timestamp", "type", *columns, "hash", "signature", "key_id"]
+        for index, timestamp, data, block_hash, signature, key_id in rows:
+            payload = json.loads(data)
+            values = [safe_cell(payload.get(column, "")) for column in columns]
+            yield [
+                index,
+                timestamp,
+                safe_cell(payload.get("type", "")),
+                *values,
+                block_hash,
+                signature,
+                key_id,
+            ]
 
-def _cell(value: object) -> object:
-    # A name like "=HYPERLINK(...)" must not become a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-class _Line:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> None:
-        self.text += text
-
-    def take(self) -> str:
-        text, self.text = self.text, ""
-        return text
+    return csv_lines(table())
 
 
 @login_required

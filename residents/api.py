@@ -6,7 +6,7 @@ from typing import Any
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
@@ -84,6 +84,12 @@ class ResidentRegisterApi(APIView):
         emergency_contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
         photo = serializers.FileField(required=False)
         voice = serializers.FileField(required=False)
+        same_face_confirmed = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Register even though the photo looks like an active resident's face "
+            "(refused with 409 duplicate_face otherwise, naming that resident).",
+        )
 
         def validate_photo(self, upload: UploadedFile) -> uploads.Photo:
             return _normalised(uploads.photo_enrol, upload)
@@ -91,13 +97,30 @@ class ResidentRegisterApi(APIView):
         def validate_voice(self, upload: UploadedFile) -> uploads.Voice:
             return _normalised(uploads.voice_enrol, upload)
 
-    @extend_schema(request=InputSerializer, responses={201: ResidentOutputSerializer})
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: ResidentOutputSerializer,
+            409: OpenApiResponse(
+                description="duplicate_email, or duplicate_face (with the resident it looks like)."
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         resident = services.resident_register(by=request.user, **serializer.validated_data)
         output = ResidentOutputSerializer(resident, context={"request": request})
         return Response(output.data, status=status.HTTP_201_CREATED)
+
+    def error_details(self, exc: Exception) -> dict[str, Any]:
+        """A duplicate face names the resident it looks like, with their photo."""
+        twin = getattr(exc, "resident", None)
+        if twin is None:
+            return {}
+        output = ResidentOutputSerializer(twin, context={"request": self.request})
+        fields = ("id", "name", "room", "photo_url")
+        return {"resident": {field: output.data[field] for field in fields}}
 
 
 class ResidentListApi(APIView):

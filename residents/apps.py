@@ -12,6 +12,9 @@ class ResidentsConfig(AppConfig):
         from ledger import registry
         from residents.checks import resident_status_check
         from residents.models import ScanMode
+        from residents.scan_selectors import gate_choices
+        from residents.scans import DENIED
+        from residents.selectors import resident_lookup
 
         template = "residents/_ledger_event.html"
         registry.register(
@@ -20,13 +23,33 @@ class ResidentsConfig(AppConfig):
                 registry.EventType("register", "Registrations", "resident_id", template),
                 registry.EventType("update", "Edits", "resident_id", template),
                 registry.EventType("deactivate", "Move-outs", "resident_id", template),
+                registry.EventType("reactivate", "Moves back in", "resident_id", template),
+                registry.EventType("status", "Statuses set by staff", "resident_id", template),
                 registry.EventType("pass_reissue", "Pass reissues", "resident_id", template),
+                registry.EventType("denied", "Denied attempts", "resident_id", template),
             ],
             fields=[
-                registry.EventField("mode", "Mode", ("scan",), tuple(ScanMode.choices)),
-                registry.EventField("gate", "Gate", ("scan",)),
+                registry.EventField("mode", "Mode", ("scan", "denied"), tuple(ScanMode.choices)),
+                registry.EventField("gate", "Gate", ("scan", "denied"), options=gate_choices),
+                registry.EventField(
+                    "code", "Refusal", ("denied",), tuple((code, code) for code in sorted(DENIED))
+                ),
             ],
-            csv_columns=["resident_id", "resident_name", "room", "mode", "status", "gate", "by"],
-            subject=registry.Subject(param="resident", label="Resident"),
+            csv_columns=[
+                "resident_id",
+                "resident_name",
+                "room",
+                "mode",
+                "status",
+                "code",
+                "gate",
+                "by",
+            ],
+            subject=registry.Subject(
+                param="resident",
+                label="Resident",
+                lookup=resident_lookup,
+                hint="Resident: name or room",
+            ),
             checks=[resident_status_check],
         )

@@ -1,5 +1,7 @@
 """Face and voice at the gate: identify the resident (1:N, or 1:1 for a voice with a claim),
-then record the scan through residents.scans. Refused unless the match is confident: a
+then record the scan through residents.scans. Residents who moved out stay in the galleries,
+so that their face or voice is refused as theirs ("moved out"), not as a stranger's. Refused
+unless the match is confident: a
 distance under FACE_MATCH_THRESHOLD (a similarity over VOICE_MATCH_THRESHOLD) that is also a
 clear margin better than the next resident.
 """
@@ -11,8 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from residents.errors import ScanRefused
-from residents.models import Gate, ScanMode
-from residents.scans import ScanOutcome, Score, logged, match_record, resident_from_pass
+from residents.models import Gate, Resident, ScanMode
+from residents.scans import ScanOutcome, Score, decided, match_record, resident_from_pass
 
 if TYPE_CHECKING:
     import numpy as np
@@ -21,7 +23,7 @@ if TYPE_CHECKING:
 SCAN_MIN_SPEECH_SECONDS = 1.5
 
 
-@logged
+@decided(ScanMode.FACE)
 def face_scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,
@@ -29,7 +31,8 @@ def face_scan_record(
     image: "Image.Image",
     scan_id: uuid.UUID | None = None,
 ) -> ScanOutcome:
-    """Identify the one face in ``image`` among active residents (1:N) and record the scan.
+    """Identify the one face in ``image`` among enrolled residents (1:N) and record the scan
+    (a moved-out resident is identified, and refused as moved out).
 
     Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
     person; otherwise refused as "no confident match", and nothing is recorded.
@@ -58,7 +61,7 @@ def face_scan_record(
     )
 
 
-@logged
+@decided(ScanMode.VOICE)
 def voice_scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,
@@ -88,7 +91,7 @@ def voice_scan_record(
         if claimed not in ids:
             raise ScanRefused(
                 "not_enrolled",
-                "This resident has no voice enrolled (or has moved out); use the pass.",
+                "This resident has no voice enrolled; use the pass.",
             )
         row = ids.index(claimed)
         ids, matrix = [claimed], matrix[row : row + 1]
@@ -102,6 +105,7 @@ def voice_scan_record(
         (ids[match.index], Score("similarity", match.similarity)) if match else None,
         scan_id,
         whose="the claimed resident's" if claimed else "one resident's",
+        claimed=claimed,
     )
 
 
@@ -113,13 +117,16 @@ def _record_match(
     scan_id: uuid.UUID | None,
     *,
     whose: str,
+    claimed: uuid.UUID | None = None,
 ) -> ScanOutcome:
-    """Record the scan of a confident biometric match, or refuse: no confident match."""
+    """Record the scan of a confident biometric match, or refuse: no confident match (naming
+    the claimed resident, whose voice it was not)."""
     if match is None:
         raise ScanRefused(
             "no_confident_match",
             f"No confident match: this {mode} is not clearly {whose}. Ask for the pass, or "
             "use manual entry.",
+            resident=Resident.objects.filter(pk=claimed).first() if claimed else None,
         )
     resident_id, score = match
     return match_record(

@@ -1,4 +1,5 @@
-"""What residents add to chain verification: stored status against the replayed scans.
+"""What residents add to chain verification: stored status against the replayed scans (and
+the statuses staff set by hand: STATUS_EVENTS). A resident with neither has no status.
 
 resident_status_check is registered with the ledger as an extra check of chain_verify (see
 ResidentsConfig.ready and ledger.registry), so the ledger never imports residents.
@@ -13,6 +14,8 @@ from ledger import selectors as ledger_selectors
 from ledger.verification import Report
 from residents.models import Resident
 
+STATUS_EVENTS = ("scan", "status")  # the events whose "status" is the resident's from then on
+
 
 def resident_status_check(report: Report) -> None:
     for resident, expected in status_disagreements():
@@ -20,22 +23,23 @@ def resident_status_check(report: Report) -> None:
             None,
             "resident_status",
             f"{resident.name} (room {resident.room}, {resident.id}) is stored as "
-            f"{resident.status} but the ledger's scans say {expected}",
+            f"{resident.status or 'without a status'} but the ledger's events say "
+            f"{expected or 'none'}",
         )
 
 
 def status_replay() -> dict[str, str]:
-    """Each resident's status as the scan blocks say it (the last scan wins)."""
+    """Each resident's status as the ledger says it (the last scan or setting wins)."""
     replayed: dict[str, str] = {}
-    for subject, data in ledger_selectors.events_in_order("scan"):
+    for subject, data in ledger_selectors.events_in_order(*STATUS_EVENTS):
         status = orjson.loads(data).get("status")
         if status in ("IN", "OUT"):
             replayed[subject] = status
     return replayed
 
 
-def status_disagreements() -> list[tuple[Resident, str]]:
-    """Residents whose stored status differs from the replay of their scans (no scan: OUT).
+def status_disagreements() -> list[tuple[Resident, str | None]]:
+    """Residents whose stored status differs from the replay of their events (none: None).
 
     Inside chain_verify's snapshot (PostgreSQL) the two reads agree in time. Without one
     (SQLite), a scan can land between them; each suspect is then re-read in a short
@@ -43,7 +47,7 @@ def status_disagreements() -> list[tuple[Resident, str]]:
     """
     replayed = status_replay()
     suspects = [
-        (resident, replayed.get(str(resident.id), Resident.Status.OUT))
+        (resident, replayed.get(str(resident.id)))
         for resident in Resident.objects.only("id", "name", "room", "status").iterator(2000)
     ]
     suspects = [
@@ -55,8 +59,8 @@ def status_disagreements() -> list[tuple[Resident, str]]:
     for resident, _ in suspects:
         with transaction.atomic():
             current = Resident.objects.only("id", "name", "room", "status").get(pk=resident.pk)
-            last = ledger_selectors.subject_history(str(resident.pk), kind="scan").first()
-            expected = json.loads(last.data).get("status") if last else Resident.Status.OUT
+            last = ledger_selectors.subject_history(str(resident.pk), kind=STATUS_EVENTS).first()
+            expected = json.loads(last.data).get("status") if last else None
             if current.status != expected:
                 confirmed.append((current, expected))
     return confirmed

@@ -10,15 +10,32 @@ if TYPE_CHECKING:
 
 
 class ResidentError(DomainError):
-    """The change is not allowed in the resident's current state; nothing was written."""
+    """The change is not allowed in the resident's current state; nothing was written.
 
-
-class ScanRefused(DomainError):
-    """The scan is refused and nothing was recorded; the message is for the guard.
-
-    ``resident`` is who it was, where known, so the guard sees their photo.
+    ``resident`` is another resident the refusal names (the one whose face a new photo
+    shows), so staff see who it is.
     """
 
     def __init__(self, code: str, message: str, *, resident: "Resident | None" = None) -> None:
         super().__init__(code, message)
         self.resident = resident
+
+
+class ScanRefused(DomainError):
+    """The scan is refused and nothing was recorded; the message is for the guard.
+
+    ``resident`` is who it was, where known, so the guard sees their photo. ``replayed``: the
+    answer to a retry of an attempt already denied (residents.scans records it only once).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        resident: "Resident | None" = None,
+        replayed: bool = False,
+    ) -> None:
+        super().__init__(code, message)
+        self.resident = resident
+        self.replayed = replayed

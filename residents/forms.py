@@ -1,10 +1,15 @@
 """Staff forms. Uploads are validated and normalised here, then handed to the services."""
 
+import base64
+import binascii
 from typing import Any
 
 from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import QueryDict
 
 from residents import selectors, uploads
+from residents.errors import ResidentError
 from residents.models import Resident
 from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS
 
@@ -23,6 +28,17 @@ class ResidentForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}),
     )
 
+    # A photo that passed its checks, carried over when the form comes back with an error,
+    # so the warden need not choose it again (it is checked again like any upload).
+    photo_kept = forms.CharField(required=False, widget=forms.HiddenInput)
+    same_face_confirmed = forms.BooleanField(
+        required=False, label="This is someone else: register them with this photo anyway"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.twin: Resident | None = None  # the active resident the photo looks like
+
     class Meta:
         model = Resident
         fields = ["name", "room", *DETAIL_FIELDS]
@@ -34,7 +50,38 @@ class ResidentForm(forms.ModelForm):
         }
 
     def clean_photo_upload(self) -> uploads.Photo | None:
+        if not self.cleaned_data.get("photo_upload") and self.data.get("photo_kept"):
+            try:
+                kept = base64.b64decode(self.data["photo_kept"], validate=True)
+            except (binascii.Error, ValueError):
+                raise forms.ValidationError("Choose the photo again.", code="upload") from None
+            self.cleaned_data["photo_upload"] = SimpleUploadedFile("kept.jpg", kept, "image/jpeg")
         return self._normalised("photo_upload", uploads.photo_enrol)
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email and selectors.email_taken(email, exclude=self.instance.pk):
+            raise forms.ValidationError(
+                "Another resident already has this email address.", code="duplicate_email"
+            )
+        return email
+
+    def refused(self, refusal: ResidentError) -> None:
+        """Show a service's refusal on the field it concerns, keeping the photo."""
+        field = {"duplicate_email": "email", "duplicate_face": "photo_upload"}.get(refusal.code)
+        if refusal.code == "duplicate_face":
+            self.twin = refusal.resident
+        self.keep_photo()  # first: an error on the photo field drops its cleaned value
+        self.add_error(field, forms.ValidationError(str(refusal), code=refusal.code))
+
+    def keep_photo(self) -> None:
+        """Carry a photo that passed its checks over to the form shown again."""
+        photo = getattr(self, "cleaned_data", {}).get("photo_upload")
+        if isinstance(photo, uploads.Photo):
+            data = QueryDict(mutable=True)
+            data.update(self.data)
+            data["photo_kept"] = base64.b64encode(photo.jpeg).decode("ascii")
+            self.data = data
 
     def clean_voice_upload(self) -> uploads.Voice | None:
         return self._normalised("voice_upload", uploads.voice_enrol)
@@ -53,6 +100,7 @@ class ResidentForm(forms.ModelForm):
         data = {field: self.cleaned_data[field] for field in EDITABLE_FIELDS}
         data["photo"] = self.cleaned_data.get("photo_upload")
         data["voice"] = self.cleaned_data.get("voice_upload")
+        data["same_face_confirmed"] = self.cleaned_data.get("same_face_confirmed", False)
         return data
 
 
@@ -73,16 +121,21 @@ assert set(ORDER_LABELS) == set(selectors.ORDERINGS)
 class ResidentFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(
-        required=False, choices=[("", "In or out"), *Resident.Status.choices]
+        required=False,
+        choices=[("", "In or out"), *Resident.Status.choices],
+        widget=forms.Select(attrs={"aria-label": "In or out"}),
     )
     floor = forms.IntegerField(required=False, min_value=-10, max_value=300)
     active = forms.ChoiceField(
         required=False,
         initial="yes",
         choices=[("yes", "Living here"), ("no", "Moved out"), ("all", "Everyone")],
+        widget=forms.Select(attrs={"aria-label": "Living here or moved out"}),
     )
     order = forms.ChoiceField(
-        required=False, choices=[(key, label) for key, label in ORDER_LABELS.items()]
+        required=False,
+        choices=[(key, label) for key, label in ORDER_LABELS.items()],
+        widget=forms.Select(attrs={"aria-label": "Sort by"}),
     )
 
     def selector_arguments(self) -> dict[str, Any]:

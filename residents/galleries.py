@@ -1,8 +1,9 @@
-"""1:N galleries: every active resident's face (or voice) embedding in one matrix.
+"""1:N galleries: every enrolled resident's face (or voice) embedding in one matrix, moved-
+out residents included (a scan of one is refused as theirs: "moved out").
 
 Cached per process and rebuilt only when enrolments change (a new or replaced photo or
-voice sample, a move-out), which one aggregate query per search detects, so several app
-servers stay right without any signal between them.
+voice sample), which one aggregate query per search detects, so several app servers stay
+right without any signal between them.
 """
 
 import threading
@@ -27,7 +28,6 @@ class Gallery:
 
     def load(self) -> tuple[list[uuid.UUID], np.ndarray]:
         enrolled = Resident.objects.filter(
-            is_active=True,
             **{f"{self.prefix}_model": self.model, f"{self.prefix}_embedding__isnull": False},
         )
         key = tuple(

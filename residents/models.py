@@ -2,12 +2,15 @@
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
+from residents import search
 from residents.errors import ScanRefused
 from residents.text import validate_multiline, validate_single_line
 
@@ -40,11 +43,16 @@ class Resident(models.Model):
     )
     photo = models.FileField(upload_to="photos/", blank=True)
     voice_sample = models.FileField(upload_to="voices/", blank=True)
-    status = models.CharField(max_length=3, choices=Status.choices, default=Status.OUT)
+    # None until the first scan (or staff set it): nobody is "out" who never came in.
+    status = models.CharField(  # noqa: DJ001 (None is "not known yet", not an empty status)
+        max_length=3, choices=Status.choices, null=True, blank=True
+    )
     is_active = models.BooleanField("active", default=True)
     moved_out_on = models.DateField(null=True, blank=True)
     pass_version = models.PositiveIntegerField(default=1)
     last_scan_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the status last changed, by a scan or by staff: "out since" on the curfew list.
+    status_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The photo's face descriptor, and the model that made it (a model change can re-enrol).
     face_embedding = models.BinaryField(null=True, blank=True, editable=False)
     face_model = models.CharField(max_length=40, blank=True, editable=False)
@@ -58,11 +66,19 @@ class Resident(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Derived in save() from name, room, email and phone (residents.search): what a search
+    # matches, folded, and the keys that sort names and rooms naturally.
+    search_text = models.TextField(blank=True, editable=False)
+    phone_digits = models.CharField(max_length=24, blank=True, editable=False)
+    name_sort = models.CharField(max_length=search.SORT_KEY_LENGTH, blank=True, editable=False)
+    room_sort = models.CharField(max_length=search.SORT_KEY_LENGTH, blank=True, editable=False)
 
     EMBEDDINGS = ("face_embedding", "voice_embedding")  # large; most reads defer them
+    SEARCHED = frozenset({"name", "room", "email", "phone"})
+    DERIVED = ("search_text", "phone_digits", "name_sort", "room_sort")
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name_sort", "room_sort"]
         permissions = [
             ("deactivate_resident", "Can record that a resident moved out"),
             ("reissue_pass", "Can reissue a resident's QR pass"),
@@ -70,19 +86,32 @@ class Resident(models.Model):
             ("export_data", "Can export residents and ledger events"),
         ]
         indexes = [
-            models.Index(fields=["name"], name="residents_name_idx"),
-            models.Index(fields=["room"], name="residents_room_idx"),
-            models.Index(fields=["floor", "name"], name="residents_floor_idx"),
-            models.Index(
-                fields=["is_active", "status", "name"], name="residents_active_status_idx"
-            ),
             models.Index(fields=["created_at"], name="residents_created_idx"),
+            models.Index(fields=["name_sort", "room_sort"], name="residents_name_sort_idx"),
+            models.Index(fields=["room_sort", "name_sort"], name="residents_room_sort_idx"),
+            models.Index(
+                fields=["floor", "room_sort", "name_sort"], name="residents_floor_sort_idx"
+            ),
+            models.Index(
+                fields=["is_active", "status", "name_sort"],
+                name="residents_active_sort_idx",
+            ),
+            # On PostgreSQL, trigram GIN indexes on search_text and phone_digits (migration
+            # 0012: raw SQL, as pg_trgm may be unavailable).
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(name=""), name="residents_name_present"),
             models.CheckConstraint(condition=~Q(room=""), name="residents_room_present"),
             models.CheckConstraint(
-                condition=Q(status__in=["IN", "OUT"]), name="residents_status_valid"
+                condition=Q(status__in=["IN", "OUT"]) | Q(status__isnull=True),
+                name="residents_status_valid",
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=~Q(email=""),
+                name="residents_email_unique",
+                violation_error_code="duplicate_email",
+                violation_error_message="Another resident already has this email address.",
             ),
             models.CheckConstraint(
                 condition=Q(pass_version__gte=1), name="residents_pass_version_positive"
@@ -95,6 +124,24 @@ class Resident(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.room})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Saves the row with its derived columns up to date (like auto_now: this row's own
+        columns; nothing else is written). Saving any of name, room, email or phone by
+        ``update_fields`` saves the derived columns with them."""
+        self.derive()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and self.SEARCHED.intersection(update_fields):
+            kwargs["update_fields"] = [*update_fields, *self.DERIVED]
+        super().save(*args, **kwargs)
+
+    def derive(self) -> None:
+        """Brings the derived search and sort columns up to date with the details. save()
+        calls it; code that bypasses save() (bulk_create) must call it first."""
+        self.search_text = search.search_text(name=self.name, room=self.room, email=self.email)
+        self.phone_digits = search.digits(self.phone)
+        self.name_sort = search.sort_key(self.name)
+        self.room_sort = search.sort_key(self.room)
 
     def seconds_since_scan(self, now: datetime, *, within: timedelta) -> int | None:
         """Whole seconds since this resident's last scan, if it was less than ``within``
@@ -116,10 +163,22 @@ class Gate(models.Model):
     name = models.CharField(max_length=80, validators=[validate_single_line])
     mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.TOGGLE)
     is_active = models.BooleanField("active", default=True)
+    is_default = models.BooleanField(
+        "default",
+        default=False,
+        help_text="The gate an API client records at when it names none (at most one). Devices "
+        "at the gate always ask which gate they stand at.",
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="residents_one_default_gate",
+                violation_error_message="Another gate is already the default.",
+            ),
             models.CheckConstraint(
                 condition=Q(mode__in=["toggle", "entry", "exit"]), name="residents_gate_mode_valid"
             ),
@@ -129,13 +188,18 @@ class Gate(models.Model):
         return self.name
 
     def status_after(self, resident: Resident) -> str:
-        """The status a scan here gives ``resident``: the other one. An entry-only gate
+        """The status a scan here gives ``resident``: an entry-only gate IN, an exit-only gate
+        OUT, and one that does both the other one (IN for a first scan). An entry-only gate
         refuses someone already IN, an exit-only gate someone already OUT (anti-passback)."""
         inside, outside = Resident.Status.IN, Resident.Status.OUT
-        if self.mode == Gate.Mode.ENTRY and resident.status == inside:
-            raise self._passback(resident, "in", " They must leave through an exit first.")
-        if self.mode == Gate.Mode.EXIT and resident.status == outside:
-            raise self._passback(resident, "out", "")
+        if self.mode == Gate.Mode.ENTRY:
+            if resident.status == inside:
+                raise self._passback(resident, "in", " They must leave through an exit first.")
+            return inside
+        if self.mode == Gate.Mode.EXIT:
+            if resident.status == outside:
+                raise self._passback(resident, "out", "")
+            return outside
         return outside if resident.status == inside else inside
 
     def _passback(self, resident: Resident, direction: str, advice: str) -> ScanRefused:
@@ -157,10 +221,13 @@ class ScanMode(models.TextChoices):
 
 
 class ScanRequest(models.Model):
-    """The client's id for one scan, so a retried request returns the first result."""
+    """The client's id for one scan, so a retried request returns the first result: the
+    scan's block, or the denied attempt's (whose resident may be unknown)."""
 
     scan_id = models.UUIDField(unique=True)
-    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="+")
+    resident = models.ForeignKey(
+        Resident, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     block_index = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -56,7 +56,8 @@ class OccupantSerializer(serializers.Serializer):
 class OccupancyOutputSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     inside = serializers.IntegerField()
-    outside = serializers.IntegerField()
+    outside = serializers.IntegerField(help_text="Whose last scan was an exit.")
+    unknown = serializers.IntegerField(help_text="Never scanned yet: no status.")
     residents_in = OccupantSerializer(many=True)
 
 
@@ -105,7 +106,11 @@ class ScanApi(APIView):
         mode = serializers.ChoiceField(choices=ScanMode.choices)
         token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
         resident_id = serializers.UUIDField(required=False)
-        gate = serializers.SlugField(required=False, default="main", max_length=40)
+        gate = serializers.SlugField(
+            required=False,
+            max_length=40,
+            help_text="The gate's slug; without it, the gate marked as the default.",
+        )
         scan_id = serializers.UUIDField(required=False)
         photo = UploadField(
             what="photo", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
@@ -136,7 +141,7 @@ class ScanApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        gate = scans.gate_for_scan(data["gate"])
+        gate = scans.gate_for_scan(data.get("gate"))
         if data["mode"] == ScanMode.VOICE:
             outcome = biometric_scans.voice_scan_record(
                 by=request.user,

@@ -10,26 +10,38 @@ from django.utils import timezone
 
 from ledger import selectors as ledger_selectors
 from ledger.models import Block
+from residents import selectors
 from residents.models import Gate, Resident
 
 
 def residents_inside() -> QuerySet[Resident]:
-    return Resident.objects.filter(is_active=True, status=Resident.Status.IN).order_by("name")
+    return Resident.objects.filter(is_active=True, status=Resident.Status.IN).order_by(
+        *selectors.NAME_ORDER
+    )
+
+
+def residents_out() -> QuerySet[Resident]:
+    """Active residents whose last scan (or the status staff set) was an exit, out longest
+    first. Those never scanned have no status and are not counted out."""
+    return Resident.objects.filter(is_active=True, status=Resident.Status.OUT).order_by(
+        "status_changed_at", *selectors.ROOM_ORDER
+    )
+
+
+def curfew_passed(now: datetime | None = None) -> bool:
+    """Whether local time is past CURFEW (and before the night ends at 06:00)."""
+    if not settings.CURFEW:
+        return False
+    clock = timezone.localtime(now).time()
+    curfew, morning = time.fromisoformat(settings.CURFEW), time(6)
+    if curfew >= morning:
+        return clock >= curfew or clock < morning
+    return curfew <= clock < morning  # a curfew after midnight, e.g. 00:30
 
 
 def residents_out_after_curfew(now: datetime | None = None) -> QuerySet[Resident] | None:
     """Active residents who are out, once local time has passed CURFEW; None before it."""
-    if not settings.CURFEW:
-        return None
-    clock = timezone.localtime(now).time()
-    curfew, morning = time.fromisoformat(settings.CURFEW), time(6)  # the night ends at 06:00
-    if curfew >= morning:
-        past_curfew = clock >= curfew or clock < morning
-    else:  # a curfew after midnight, e.g. 00:30
-        past_curfew = curfew <= clock < morning
-    if not past_curfew:
-        return None
-    return Resident.objects.filter(is_active=True, status=Resident.Status.OUT).order_by("room")
+    return residents_out() if curfew_passed(now) else None
 
 
 def scans_today_by_hour(now: datetime | None = None) -> list[dict[str, int]]:
@@ -49,5 +61,20 @@ def latest_scans(limit: int = 10) -> QuerySet[Block]:
     return ledger_selectors.latest_of_type("scan", limit)
 
 
+def latest_denied(limit: int = 10) -> QuerySet[Block]:
+    """The latest denied attempts at the gates (residents.scans records them)."""
+    return ledger_selectors.latest_of_type("denied", limit)
+
+
 def gate_list() -> QuerySet[Gate]:
     return Gate.objects.filter(is_active=True).order_by("name")
+
+
+def gate_choices() -> list[tuple[str, str]]:
+    """(slug, name) of every gate, closed ones too (their events stay in the ledger)."""
+    return [
+        (slug, name if active else f"{name} (closed)")
+        for slug, name, active in Gate.objects.order_by("name").values_list(
+            "slug", "name", "is_active"
+        )
+    ]

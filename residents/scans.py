@@ -4,10 +4,18 @@
 One transaction per scan: lock the resident's row, refuse revoked passes and moved-out
 residents, ignore repeats within the debounce window, apply the gate's rule
 (Gate.status_after), then write the status, its ledger block and the scan id together.
-Every refusal raises ScanRefused and records nothing. A retried request (a scan id already
-recorded) returns the first result and never toggles twice: it is looked up when the rules
-refuse it, or when the scan id's unique constraint does, which rolls the attempt back; the
-common case, a new scan id, costs no lookup.
+Every refusal raises ScanRefused and changes no status. A refusal that says someone may
+not pass (DENIED: a pass that is not ours or was replaced, a moved-out resident,
+anti-passback, a face or voice with no confident match) is then recorded, after the
+attempt rolled back, as a "denied" block: the code, the reason, gate, mode, who scanned and
+the resident where known, never the token or the sample. A repeat within the debounce
+window is not recorded, nor the same denial of the same resident at the same gate again
+within it.
+
+A retried request (a scan id already recorded) returns the first result and never toggles
+or records twice: it is looked up when the rules refuse it, or when the scan id's unique
+constraint does, which rolls the attempt back; the common case, a new scan id, costs no
+lookup. A retry of a denied attempt is refused again as the first was.
 """
 
 import functools
@@ -51,42 +59,142 @@ class ScanOutcome:
     score: Score | None = None  # face and voice scans
 
 
-def logged(record: Callable[P, ScanOutcome]) -> Callable[P, ScanOutcome]:
-    """Log every decision of a scan function: what was recorded, or the refusal's code."""
+# Refusals that say who may not pass: recorded as "denied" blocks. The others say nothing
+# about the person (no face in the photo, silence, a repeat, an unknown gate, a bad request).
+DENIED = frozenset(
+    {
+        "invalid_pass",
+        "unknown_resident",
+        "revoked_pass",
+        "inactive_resident",
+        "anti_passback",
+        "no_confident_match",
+    }
+)
 
-    @functools.wraps(record)
-    def logging_decision(*args: P.args, **kwargs: P.kwargs) -> ScanOutcome:
-        where = {"gate": getattr(kwargs.get("gate"), "slug", ""), "mode": kwargs.get("mode")}
-        try:
-            outcome = record(*args, **kwargs)
-        except ScanRefused as refusal:
-            whom = str(refusal.resident.pk) if refusal.resident else ""
-            log.info(
-                "scan refused: %s",
-                refusal.code,
-                extra={**where, "code": refusal.code, "resident_id": whom},
+
+ScanFunction = Callable[P, ScanOutcome]
+
+
+def decided(mode: str | None = None) -> Callable[[ScanFunction[P]], ScanFunction[P]]:
+    """Log every decision of a scan function (what was recorded, or the refusal's code) and
+    record its denials. ``mode`` for functions that take none (a face scan is "face")."""
+
+    def decorate(record: ScanFunction[P]) -> ScanFunction[P]:
+        @functools.wraps(record)
+        def deciding(*args: P.args, **kwargs: P.kwargs) -> ScanOutcome:
+            gate = kwargs.get("gate")
+            how = mode or str(kwargs.get("mode", ""))
+            try:
+                return _logged(record(*args, **kwargs), gate)
+            except ScanRefused as refusal:
+                whom = str(refusal.resident.pk) if refusal.resident else ""
+                log.info(
+                    "scan refused: %s",
+                    refusal.code,
+                    extra={
+                        "gate": getattr(gate, "slug", ""),
+                        "mode": how,
+                        "code": refusal.code,
+                        "resident_id": whom,
+                    },
+                )
+                if refusal.code in DENIED and not refusal.replayed and isinstance(gate, Gate):
+                    scan_id = kwargs.get("scan_id")
+                    by = kwargs["by"]
+                    assert isinstance(by, AbstractBaseUser | AnonymousUser)
+                    assert scan_id is None or isinstance(scan_id, uuid.UUID)
+                    _deny(refusal, by=by, gate=gate, mode=how, scan_id=scan_id)
+                raise
+
+        return deciding
+
+    return decorate
+
+
+def _logged(outcome: ScanOutcome, gate: object) -> ScanOutcome:
+    event = outcome.block.payload
+    log.info(
+        "scan %s",
+        "replayed" if outcome.replayed else event["status"],
+        extra={
+            "gate": getattr(gate, "slug", ""),
+            "code": "replayed" if outcome.replayed else "recorded",
+            "mode": event["mode"],
+            "status": event["status"],
+            "resident_id": event["resident_id"],
+            "block": outcome.block.index,
+        },
+    )
+    return outcome
+
+
+def _deny(
+    refusal: ScanRefused,
+    *,
+    by: AbstractBaseUser | AnonymousUser,
+    gate: Gate,
+    mode: str,
+    scan_id: uuid.UUID | None,
+) -> None:
+    """Record a denied attempt, unless it is a retry of one already recorded or repeats the
+    same denial of the same resident at this gate within the debounce window."""
+    resident = refusal.resident
+    if resident is None and mode == ScanMode.MANUAL:
+        return  # a guard's pick that names nobody: a bad request, not someone at the gate
+    if scan_id is not None and ScanRequest.objects.filter(scan_id=scan_id).exists():
+        return
+    data = {
+        "type": "denied",
+        "code": refusal.code,
+        "reason": refusal.message,
+        "mode": mode,
+        "gate": gate.slug,
+        "by": by.get_username(),
+    }
+    if resident is not None:
+        data |= {
+            "resident_id": str(resident.pk),
+            "resident_name": resident.name,
+            "room": resident.room,
+        }
+    try:
+        with transaction.atomic():
+            if resident is not None and _denied_just_now(resident, refusal.code, gate):
+                return
+            block = block_append(data=data, subject=str(resident.pk) if resident else "")
+            if scan_id is not None:
+                ScanRequest.objects.create(
+                    scan_id=scan_id, resident=resident, block_index=block.index
+                )
+    except IntegrityError:
+        return  # a concurrent retry of this attempt recorded it
+    except LedgerError as exc:
+        # The guard still sees the refusal; the missing record is logged for the warden.
+        log.error("denied attempt not recorded (%s): %s at %s", exc.code, refusal.code, gate.slug)
+
+
+def _denied_just_now(resident: Resident, code: str, gate: Gate) -> bool:
+    since = timezone.now() - timedelta(seconds=settings.SCAN_DEBOUNCE_SECONDS)
+    recent = ledger_selectors.subject_events_since(str(resident.pk), "denied", since)
+    return any(
+        block.payload.get("code") == code and block.payload.get("gate") == gate.slug
+        for block in recent[:20]
+    )
+
+
+def gate_for_scan(slug: str | None) -> Gate:
+    """The active gate ``slug`` names, or without one the gate marked as the default;
+    refused if there is none (a new gate never becomes anyone's default by its name)."""
+    if slug is None:
+        gate = Gate.objects.filter(is_default=True, is_active=True).first()
+        if gate is None:
+            raise ScanRefused(
+                "unknown_gate",
+                "Name the gate: no active gate is marked as the default (a superuser marks "
+                "one in the admin).",
             )
-            raise
-        event = outcome.block.payload
-        log.info(
-            "scan %s",
-            "replayed" if outcome.replayed else event["status"],
-            extra={
-                **where,
-                "code": "replayed" if outcome.replayed else "recorded",
-                "mode": event["mode"],
-                "status": event["status"],
-                "resident_id": event["resident_id"],
-                "block": outcome.block.index,
-            },
-        )
-        return outcome
-
-    return logging_decision
-
-
-def gate_for_scan(slug: str) -> Gate:
-    """The active gate ``slug`` names; refused if there is none."""
+        return gate
     gate = Gate.objects.filter(slug=slug, is_active=True).first()
     if gate is None:
         raise ScanRefused("unknown_gate", f"There is no active gate {slug!r}.")
@@ -105,7 +213,7 @@ def resident_from_pass(token: str) -> Resident:
     return resident
 
 
-@logged
+@decided()
 def scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,
@@ -185,6 +293,8 @@ def _scan(
 
 
 def _claim(token: str) -> passes.PassClaim:
+    if not token.strip():  # a client that sent no pass: nobody was at the gate with one
+        raise ScanRefused("no_pass", "No pass was read: scan the resident's QR code.")
     try:
         return passes.pass_read(token)
     except passes.PassError as exc:
@@ -230,7 +340,7 @@ def _replay(
     previous = ScanRequest.objects.filter(scan_id=scan_id).first()
     if previous is None:
         return None
-    if previous.resident_id != resident.pk:
+    if previous.resident_id not in (None, resident.pk):
         raise ScanRefused("scan_id_reused", "This scan id was already used for another resident.")
     block = ledger_selectors.block_get(previous.block_index)
     if block is None:  # committed together with the scan request: the chain was cut
@@ -239,6 +349,9 @@ def _replay(
             f"Scan {scan_id} was recorded in block {previous.block_index}, which is missing. "
             "Run `manage.py verify_chain`.",
         )
+    if block.type == "denied":  # the first attempt was denied: so is its retry
+        event = block.payload
+        raise ScanRefused(event["code"], event["reason"], resident=resident, replayed=True)
     return ScanOutcome(resident, block, True, score)
 
 
@@ -256,8 +369,8 @@ def _record_locked(
             resident=resident,
         )
     resident.status = gate.status_after(resident)
-    resident.last_scan_at = now
-    resident.save(update_fields=["status", "last_scan_at", "updated_at"])
+    resident.last_scan_at = resident.status_changed_at = now
+    resident.save(update_fields=["status", "last_scan_at", "status_changed_at", "updated_at"])
     return block_append(
         data={
             "type": "scan",

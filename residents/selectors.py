@@ -3,6 +3,8 @@ The gate's reads (who is in, curfew, today's scans) are in residents.scan_select
 
 from typing import Any
 
+import numpy as np
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q, QuerySet
 
@@ -10,17 +12,22 @@ from ledger import selectors as ledger_selectors
 from ledger.models import Block
 from residents import passes
 from residents.models import Resident
+from residents.search import query_parse
 
+# Natural order ("Resident 2" before "Resident 10", "B-2" before "B-10"): the sort keys
+# Resident.save() derives (residents.search.sort_key). Other lists of residents use these.
+NAME_ORDER = ("name_sort", "room_sort")
+ROOM_ORDER = ("room_sort", "name_sort")
 ORDERINGS = {
-    "name": ("name", "room"),
-    "-name": ("-name", "room"),
-    "room": ("room", "name"),
-    "-room": ("-room", "name"),
-    "floor": ("floor", "room", "name"),
-    "-floor": ("-floor", "room", "name"),
+    "name": NAME_ORDER,
+    "-name": ("-name_sort", "room_sort"),
+    "room": ROOM_ORDER,
+    "-room": ("-room_sort", "name_sort"),
+    "floor": ("floor", *ROOM_ORDER),
+    "-floor": ("-floor", *ROOM_ORDER),
     "newest": ("-created_at",),
     "oldest": ("created_at",),
-    "status": ("status", "name"),
+    "status": ("status", *NAME_ORDER),
 }
 
 
@@ -33,16 +40,18 @@ def resident_list(
     active: bool | None = True,
     order: str = "name",
 ) -> QuerySet[Resident]:
-    """Residents matching every given filter. ``active=None`` includes moved-out residents."""
+    """Residents matching every given filter. ``active=None`` includes moved-out residents.
+
+    ``search`` finds part of a name, room or email in any case and with or without accents,
+    every word of it somewhere, or part of a phone number typed as digits (residents.search).
+    """
     residents = Resident.objects.all()
-    search = search.strip()
-    if search:
-        residents = residents.filter(
-            Q(name__icontains=search)
-            | Q(room__iexact=search)
-            | Q(email__icontains=search)
-            | Q(phone__contains=search)
-        )
+    query = query_parse(search)
+    if query:
+        matches = Q(*[Q(search_text__contains=term) for term in query.terms])
+        if query.phone:
+            matches |= Q(phone_digits__contains=query.phone)
+        residents = residents.filter(matches)
     if status:
         residents = residents.filter(status=status)
     if room:
@@ -52,6 +61,40 @@ def resident_list(
     if active is not None:
         residents = residents.filter(is_active=active)
     return residents.order_by(*ORDERINGS.get(order, ORDERINGS["name"]))
+
+
+def resident_lookup(text: str, limit: int) -> list[tuple[str, str]]:
+    """(id, "Name (room)") of up to ``limit`` residents, moved-out ones too, that a search for
+    ``text`` finds: the ledger's resident filter (ledger.registry.Subject.lookup)."""
+    found = resident_list(search=text, active=None)[:limit]
+    return [
+        (str(resident.pk), str(resident) + ("" if resident.is_active else ", moved out"))
+        for resident in found.only("id", "name", "room", "is_active")
+    ]
+
+
+def email_taken(email: str, *, exclude: Any = None) -> bool:
+    """Whether another resident (moved out or not) has ``email``, in any case."""
+    return Resident.objects.filter(email__iexact=email.strip()).exclude(pk=exclude).exists()
+
+
+def face_lookalike(descriptor: "np.ndarray", *, exclude: Any = None) -> Resident | None:
+    """The active resident whose enrolled face is closest to ``descriptor``, if it is within
+    FACE_MATCH_THRESHOLD (the distance at which the gate would take one for the other)."""
+    from residents.galleries import gallery
+
+    ids, matrix = gallery("face").load()
+    if not len(ids):
+        return None
+    distances = np.linalg.norm(matrix - descriptor, axis=1)
+    for row in np.argsort(distances)[:5]:
+        if distances[row] >= settings.FACE_MATCH_THRESHOLD:
+            break
+        if ids[row] != exclude:
+            twin = Resident.objects.filter(pk=ids[row], is_active=True).first()
+            if twin is not None:
+                return twin
+    return None
 
 
 def resident_get(resident_id: Any) -> Resident | None:
@@ -79,8 +122,10 @@ def resident_pass_png(resident: Resident) -> bytes:
 
 
 def occupancy() -> dict[str, int]:
+    """Active residents: in, out, and never scanned (no status yet)."""
     counts = Resident.objects.filter(is_active=True).aggregate(
         total=Count("id"),
         inside=Count("id", filter=Q(status=Resident.Status.IN)),
+        outside=Count("id", filter=Q(status=Resident.Status.OUT)),
     )
-    return {**counts, "outside": counts["total"] - counts["inside"]}
+    return {**counts, "unknown": counts["total"] - counts["inside"] - counts["outside"]}

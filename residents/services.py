@@ -8,15 +8,17 @@ does not commit, so a refused or failed registration leaves no row, no block and
 The gate's scans live in residents.scans.
 """
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ledger.services import block_append
-from residents import uploads
+from residents import selectors, uploads
 from residents.errors import ResidentError
 from residents.models import Resident
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
@@ -53,6 +55,7 @@ EDITABLE_FIELDS = ("name", "room", *DETAIL_FIELDS)
 # What only the services set (and staff may read): the state a resident's events leave.
 RECORDED_FIELDS = (
     "status",
+    "status_changed_at",
     "is_active",
     "moved_out_on",
     "pass_version",
@@ -70,19 +73,30 @@ def resident_register(
     room: str,
     photo: Photo | None = None,
     voice: Voice | None = None,
+    same_face_confirmed: bool = False,
     **details: Unpack[ResidentDetails],
 ) -> Resident:
-    """Register a resident (with an optional photo and voice sample) and log a block."""
+    """Register a resident (with an optional photo and voice sample) and log a block.
+
+    Refused when another resident has the email address (in any case), and when the photo
+    shows the face of an active resident, unless staff confirmed ``same_face_confirmed``
+    that this is someone else (a twin, a look-alike).
+    """
     unknown = set(details) - set(DETAIL_FIELDS)
     if unknown:
         raise TypeError(f"unknown resident fields: {', '.join(sorted(unknown))}")
     resident = Resident(
         name=_clean(name), room=_clean(room), created_by=_user(by), **_cleaned(dict(details))
     )
+    _refuse_a_taken_email(resident)
     resident.full_clean(exclude=["photo", "voice_sample", "created_by"])
-    with files_kept_only_on_commit() as keep, transaction.atomic():
+    with (
+        _email_taken_on_race(resident),
+        files_kept_only_on_commit() as keep,
+        transaction.atomic(),
+    ):
         if photo is not None:
-            keep(_enrol_photo(resident, photo))
+            keep(_enrol_photo(resident, photo, same_face_confirmed))
         if voice is not None:
             keep(_enrol_voice(resident, voice))
         resident.save(force_insert=True)
@@ -96,23 +110,31 @@ def resident_update(
     by: Staff,
     photo: Photo | None = None,
     voice: Voice | None = None,
+    same_face_confirmed: bool = False,
     **changes: Unpack[ResidentChanges],
 ) -> Resident:
-    """Change a resident's details; logs one block naming the changed fields (none if none)."""
+    """Change a resident's details; logs one block naming the changed fields (none if none).
+    The same refusals as resident_register (a taken email, another resident's face)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
     cleaned = _cleaned(dict(changes))
-    with files_kept_only_on_commit() as keep, transaction.atomic():
+    with (
+        _email_taken_on_race(resident),
+        files_kept_only_on_commit() as keep,
+        transaction.atomic(),
+    ):
         current = Resident.objects.select_for_update().get(pk=resident.pk)
         changed = [field for field, value in cleaned.items() if getattr(current, field) != value]
         for field in changed:
             setattr(current, field, cleaned[field])
+        if "email" in changed:
+            _refuse_a_taken_email(current)
         current.full_clean(exclude=["photo", "voice_sample", "created_by"])
         replaced, enrolled = [], []
         if photo is not None:
             replaced.append(current.photo.name)
-            keep(_enrol_photo(current, photo))
+            keep(_enrol_photo(current, photo, same_face_confirmed))
             changed.append("photo")
             enrolled += FACE_FIELDS
         if voice is not None:
@@ -140,6 +162,40 @@ def resident_deactivate(
         current.moved_out_on = moved_out_on or timezone.localdate()
         current.save(update_fields=["is_active", "moved_out_on", "updated_at"])
         _log(current, "deactivate", by, moved_out_on=current.moved_out_on.isoformat())
+    return current
+
+
+def resident_reactivate(*, resident: Resident, by: Staff) -> Resident:
+    """Move a resident back in: active again, with a new pass (any card kept from before
+    stops working), their history and status as the ledger left them."""
+    with transaction.atomic():
+        current = Resident.objects.select_for_update().get(pk=resident.pk)
+        if current.is_active:
+            raise ResidentError("active", f"{current.name} already lives here.")
+        current.is_active = True
+        current.moved_out_on = None
+        current.pass_version += 1
+        current.save(update_fields=["is_active", "moved_out_on", "pass_version", "updated_at"])
+        _log(current, "reactivate", by, pass_version=current.pass_version)
+    return current
+
+
+def resident_status_set(*, resident: Resident, by: Staff, status: str) -> Resident:
+    """Set whether a resident is in or out by hand (one who was never scanned, or a gate that
+    was passed without a scan); the ledger records who did it, and the status replay reads
+    it like a scan."""
+    if status not in Resident.Status.values:
+        raise ResidentError("invalid", f"A status is IN or OUT, not {status!r}.")
+    with transaction.atomic():
+        current = Resident.objects.select_for_update().get(pk=resident.pk)
+        if not current.is_active:
+            raise ResidentError("inactive", f"{current.name} has moved out.")
+        if current.status == status:
+            raise ResidentError("unchanged", f"{current.name} is already {status}.")
+        current.status = status
+        current.status_changed_at = timezone.now()
+        current.save(update_fields=["status", "status_changed_at", "updated_at"])
+        _log(current, "status", by, status=status)
     return current
 
 
@@ -174,12 +230,46 @@ def _log(resident: Resident, kind: str, by: Staff, **extra: str | list[str] | in
     )
 
 
-def _enrol_photo(resident: Resident, photo: Photo) -> str:
-    """Store the photo and its face descriptor; refused (UploadError) without one face."""
+def _refuse_a_taken_email(resident: Resident) -> None:
+    if resident.email and selectors.email_taken(resident.email, exclude=resident.pk):
+        raise ResidentError(
+            "duplicate_email",
+            f"Another resident already has the email address {resident.email}.",
+        )
+
+
+@contextlib.contextmanager
+def _email_taken_on_race(resident: Resident) -> Iterator[None]:
+    """The unique constraint, for two registrations with one address at the same moment."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if "residents_email_unique" not in str(exc) and not selectors.email_taken(
+            resident.email, exclude=resident.pk
+        ):
+            raise
+        raise ResidentError(
+            "duplicate_email", f"Another resident already has the email address {resident.email}."
+        ) from exc
+
+
+def _enrol_photo(resident: Resident, photo: Photo, same_face_confirmed: bool) -> str:
+    """Store the photo and its face descriptor; refused (UploadError) without one face, and
+    (ResidentError) when it is an active resident's face that staff did not confirm."""
     from residents.biometrics import face
 
     if photo.face is None:  # not enrolled by the caller: find the one face now
         photo = uploads.photo_with_face(photo)
+    assert photo.face is not None
+    if not same_face_confirmed:
+        twin = selectors.face_lookalike(photo.face, exclude=resident.pk)
+        if twin is not None:
+            raise ResidentError(
+                "duplicate_face",
+                f"This photo looks like {twin.name} (room {twin.room}), who already lives "
+                "here. If this is someone else, confirm it and register again.",
+                resident=twin,
+            )
     _enrol(resident, "face", photo.face, face.MODEL)
     return file_store(resident.photo, photo.jpeg, "jpg")
 

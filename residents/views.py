@@ -1,16 +1,22 @@
 """Staff pages for residents and their passes. Thin: forms validate, services write."""
 
+from collections.abc import Iterator
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hostel.pagination import paginate
 from hostel.security import capture_allowed
+from hostel.spreadsheets import csv_lines, safe_cell
 from residents import passes, scan_selectors, selectors, services
 from residents.errors import ResidentError
 from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
@@ -40,9 +46,15 @@ def resident_list(request: HttpRequest) -> HttpResponse:
 def resident_register(request: HttpRequest) -> HttpResponse:
     form = ResidentForm(**_posted(request))
     if request.method == "POST" and form.is_valid():
-        resident = services.resident_register(by=request.user, **form.service_arguments())
-        messages.success(request, f"{resident.name} is registered. Print their pass below.")
-        return redirect("residents:detail", resident.pk)
+        try:
+            resident = services.resident_register(by=request.user, **form.service_arguments())
+        except ResidentError as exc:
+            form.refused(exc)
+        else:
+            messages.success(request, f"{resident.name} is registered. Print their pass below.")
+            return redirect("residents:detail", resident.pk)
+    elif request.method == "POST":
+        form.keep_photo()
     return render(request, "residents/form.html", {"form": form, "resident": None})
 
 
@@ -62,9 +74,15 @@ def resident_edit(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk)
     form = ResidentForm(**_posted(request), instance=resident)
     if request.method == "POST" and form.is_valid():
-        services.resident_update(resident=resident, by=request.user, **form.service_arguments())
-        messages.success(request, "Changes saved.")
-        return redirect("residents:detail", resident.pk)
+        try:
+            services.resident_update(resident=resident, by=request.user, **form.service_arguments())
+        except ResidentError as exc:
+            form.refused(exc)
+        else:
+            messages.success(request, "Changes saved.")
+            return redirect("residents:detail", resident.pk)
+    elif request.method == "POST":
+        form.keep_photo()
     return render(request, "residents/form.html", {"form": form, "resident": resident})
 
 
@@ -85,6 +103,37 @@ def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
             messages.success(request, f"{resident.name} moved out; their pass no longer works.")
         return redirect("residents:detail", resident.pk)
     return render(request, "residents/deactivate.html", {"resident": resident, "form": form})
+
+
+@login_required
+@permission_required("residents.deactivate_resident", raise_exception=True)
+@require_POST
+def resident_reactivate(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    try:
+        services.resident_reactivate(resident=resident, by=request.user)
+    except ResidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"{resident.name} moved back in. Print their new pass: the old one stays void."
+        )
+    return redirect("residents:detail", resident.pk)
+
+
+@login_required
+@permission_required("residents.change_resident", raise_exception=True)
+@require_POST
+def resident_status(request: HttpRequest, pk: str) -> HttpResponse:
+    resident = get_object_or_404(Resident, pk=pk)
+    status = request.POST.get("status", "")
+    try:
+        services.resident_status_set(resident=resident, by=request.user, status=status)
+    except ResidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{resident.name} is now marked {status}.")
+    return redirect("residents:detail", resident.pk)
 
 
 @login_required
@@ -139,6 +188,44 @@ def _resident_file(pk: str, field: str, content_type: str) -> FileResponse | Htt
     if not stored:
         raise Http404(f"no {field}")
     return protected_file_response(stored.name, content_type)
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def residents_out(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """Who is out (after the curfew: the curfew list), with "out since", to print or, for
+    those who may export, as CSV."""
+    out = scan_selectors.residents_out()
+    if request.GET.get("format") == "csv":
+        if not request.user.has_perm("residents.export_data"):
+            raise PermissionDenied
+        return _out_csv(out)
+    page, query = paginate(request, Paginator(out, 200))
+    context = {
+        "page": page,
+        "query": query,
+        "curfew": settings.CURFEW,
+        "curfew_passed": scan_selectors.curfew_passed(),
+    }
+    return render(request, "residents/out.html", context)
+
+
+def _out_csv(out: QuerySet[Resident]) -> StreamingHttpResponse:
+    def table() -> Iterator[list[object]]:
+        yield ["name", "room", "phone", "emergency_contact", "out_since", "resident_id"]
+        for resident in out.iterator(chunk_size=2000):
+            since = resident.status_changed_at
+            yield [
+                *(safe_cell(value) for value in (resident.name, resident.room, resident.phone)),
+                safe_cell(resident.emergency_contact),
+                timezone.localtime(since).isoformat(timespec="seconds") if since else "",
+                resident.pk,
+            ]
+
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(csv_lines(table()), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="hostel-out-{stamp}.csv"'
+    return response
 
 
 @capture_allowed

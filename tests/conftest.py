@@ -121,7 +121,9 @@ def migration_data(db) -> None:
 
     from residents.models import Gate
 
-    Gate.objects.get_or_create(slug="main", defaults={"name": "Main gate"})  # residents.0004
+    Gate.objects.get_or_create(  # residents.0004, marked the default by 0011
+        slug="main", defaults={"name": "Main gate", "is_default": True}
+    )
     roles = import_module("residents.migrations.0002_roles").ROLES
     later = {"wardens": [("ledger", "verify_chain"), ("ledger", "export_blocks")]}  # 0005, 0008
     for name, codenames in roles.items():

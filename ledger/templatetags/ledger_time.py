@@ -13,11 +13,16 @@ CLOCK = "H:i:s T"
 
 
 @register.filter
-def local_time(timestamp: str, form: str = "when") -> str:
-    """``timestamp`` (a block's) in the site's time zone: ``"when"`` (date and time) or
-    ``"clock"`` (the time of day); the text as stored if it does not parse."""
+def local_time(timestamp: str | datetime | None, form: str = "when") -> str:
+    """``timestamp`` (a block's, or an aware datetime) in the site's time zone: ``"when"``
+    (date and time) or ``"clock"`` (the time of day); the text as stored if it does not
+    parse, "—" for none."""
+    if timestamp is None:
+        return "—"
     try:
-        moment = timezone.localtime(datetime.fromisoformat(timestamp))
+        moment = timezone.localtime(
+            timestamp if isinstance(timestamp, datetime) else datetime.fromisoformat(timestamp)
+        )
     except (TypeError, ValueError):
-        return timestamp
+        return str(timestamp)
     return formats.date_format(moment, CLOCK if form == "clock" else WHEN)

@@ -103,6 +103,16 @@ def test_the_camera_reads_a_pass_and_the_resident_is_in(camera, ada):
     page.wait_for_timeout(4500)  # reading resumes; the pass still in view is not sent again
     assert posts == [] and len(scan_blocks()) == 1
     expect(page.locator("#result")).to_be_visible()  # until the next scan or "Scan next"
+    # The keyboard stays on the result: Tab never reaches the page behind it.
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        assert page.evaluate(
+            "document.activeElement === document.body"
+            " || document.getElementById('result').contains(document.activeElement)"
+        )
+    expect(page.locator(".topbar")).to_have_js_property("inert", True)
+    page.get_by_role("button", name="Scan next").click()
+    expect(page.locator(".topbar")).to_have_js_property("inert", False)
 
     page.goto("/")
     expect(page.locator(".card", has_text="In now")).to_contain_text("Ada Okafor")
@@ -126,7 +136,7 @@ def test_a_blank_camera_posts_nothing(camera, ada):
     expect(page.locator("#result")).to_be_hidden()
 
 
-def test_a_replaced_pass_is_refused_on_screen_and_records_nothing(camera, ada):
+def test_a_replaced_pass_is_refused_on_screen_and_recorded_once_as_denied(camera, ada):
     old_token = passes.pass_token(ada.pk, ada.pass_version)
     services.pass_reissue(resident=ada, by=User.objects.get(username="wendy"))
 
@@ -137,8 +147,13 @@ def test_a_replaced_pass_is_refused_on_screen_and_records_nothing(camera, ada):
     expect(page.locator("#result-name")).to_have_text("Ada Okafor")
     screenshot(page, "scan-refused")
     ada.refresh_from_db()
-    assert ada.status == "OUT"
+    assert ada.status is None  # never scanned: still no status
     assert scan_blocks() == []
+    page.wait_for_timeout(2000)  # the pass is still in front of the camera
+    denied = [block.payload for block in Block.objects.filter(type="denied")]
+    assert [(event["code"], event["resident_id"]) for event in denied] == [
+        ("revoked_pass", str(ada.pk))
+    ]
 
 
 def test_a_lost_request_is_retried_with_the_same_scan_id_and_recorded_once(camera, ada):
@@ -187,6 +202,43 @@ def test_a_face_scan_from_the_camera_identifies_the_resident(camera, ada):
     expect(page.locator("#result-message")).to_contain_text("Face distance")
     screenshot(page, "scan-face")
     assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(ada.pk), "face")]
+
+
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 360, "height": 740}, {"width": 390, "height": 844}, {"width": 1280, "height": 800}],
+    ids=["360", "390", "desktop"],
+)
+def test_a_face_result_keeps_the_name_readable_beside_two_photos(camera, ada, viewport):
+    """Found: on a phone the two photos squeezed the name to a syllable per line."""
+    from PIL import Image, ImageOps
+
+    from tests.residents.conftest import FIXTURES
+
+    Resident.objects.filter(pk=ada.pk).update(name="Kit Harington", room="B-214")
+    portrait = Image.open(FIXTURES / "faces" / "obama_2.jpg")
+    page = camera(ImageOps.fit(portrait, (640, 480), centering=(0.5, 0.15)), viewport=viewport)
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+    page.get_by_role("button", name="Scan face").click()
+
+    expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
+    expect(page.get_by_role("img", name="Face captured now")).to_be_visible()
+    expect(page.get_by_role("img", name="Photo on record")).to_be_visible()
+    name = page.locator("#result-name")
+    lines = name.evaluate(
+        "e => Math.round(e.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(e).lineHeight || 0) || 0)"
+    )
+    words = name.evaluate(
+        "e => { const r = document.createRange(); r.selectNodeContents(e);"
+        " return r.getClientRects().length; }"
+    )
+    assert words <= 2, f"the name runs over {words} lines"  # "Kit Harington": one or two
+    assert lines <= 2
+    for part in ("#verdict", "#result-name", "#result-captured", "#result-photo", "#next"):
+        assert fully_visible(page, part), part
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, f"scan-face-result-{viewport['width']}")
 
 
 def test_a_voice_scan_from_the_microphone_identifies_the_speaker(camera, alan):
@@ -294,7 +346,7 @@ def test_manual_entry_confirms_with_the_photo_and_its_labels_follow_the_answers(
     page = camera(Image.new("RGB", (640, 480), "gray"), viewport=SIZES[size])
     page.get_by_text("Manual entry").click()
     page.get_by_label("Find a resident").fill("Ada")
-    expect(page.get_by_text("Ada Okafor · B-214 · OUT")).to_be_visible()
+    expect(page.get_by_text("Ada Okafor · B-214 · no scan yet")).to_be_visible()
 
     page.get_by_role("button", name="Record IN").click()
     expect(page.get_by_role("img", name="Photo on record of Ada Okafor")).to_be_visible()

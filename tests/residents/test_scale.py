@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 from ledger import selectors as ledger_selectors
 from ledger.services import block_append, block_append_many
-from residents import passes, scans, selectors, services
+from residents import passes, scans, services
 from residents.models import Gate, ScanMode
 from tests.conftest import as_owner
 
@@ -141,27 +141,6 @@ def test_the_ledger_field_filters_use_the_gin_index(db) -> None:
     side = ledger_selectors.ledger_list(fields={"gate": "side"})
     assert "ledger_block_data_gin" in plan(side)
     assert side.count() == 3
-
-
-@pytest.mark.postgres_only
-def test_the_resident_search_has_indexes_on_what_it_matches(db) -> None:
-    # At 100k residents the planner ORs these (bench/scale.py: 2 ms for a rare name); at
-    # test sizes it reads the table, so here the indexes are held to the search's SQL.
-    sql = str(selectors.resident_list(search="Okafor").query)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
-            ["residents_resident"],
-        )
-        indexes = dict(cursor.fetchall())
-
-    for column, index in (("name", "residents_name_trgm"), ("email", "residents_email_trgm")):
-        assert f'UPPER("residents_resident"."{column}"::text) LIKE' in sql
-        assert f"upper(({column})::text) gin_trgm_ops" in indexes[index]
-    assert '"residents_resident"."phone"::text LIKE' in sql
-    assert "phone gin_trgm_ops" in indexes["residents_phone_trgm"]
-    assert 'UPPER("residents_resident"."room"::text) = UPPER(' in sql
-    assert "(upper((room)::text))" in indexes["residents_room_upper_idx"]
 
 
 def test_the_api_renders_what_orjson_cannot(staff) -> None:

@@ -1,4 +1,5 @@
-"""The gate's rules, through the scan service and POST /api/scan. Refusals record nothing."""
+"""The gate's rules, through the scan service and POST /api/scan. Refusals change no status;
+those that say someone may not pass are recorded once as a denied block."""
 
 import logging
 import uuid
@@ -44,8 +45,14 @@ class Unchanged:
             self.resident.last_scan_at,
         )
 
-    def check(self) -> None:
-        assert self._state() == self.state
+    def check(self, *, denied: str = "") -> None:
+        """Nothing changed, or only one block was added: the attempt denied with ``denied``."""
+        blocks, requests, status, last_scan_at = self._state()
+        assert (requests, status, last_scan_at) == self.state[1:]
+        assert blocks == self.state[0] + (1 if denied else 0)
+        if denied:
+            event = Block.objects.latest("index").payload
+            assert (event["type"], event["code"]) == ("denied", denied)
 
 
 def refused(code: str, call) -> scans.ScanRefused:
@@ -101,7 +108,7 @@ def test_entry_and_exit_gates_refuse_anti_passback(
     refusal = refused("anti_passback", lambda: scan(resident, guard, gate))
 
     assert ERROR_STATUS[refusal.code] == 409 and f"already {refused_status}" in str(refusal)
-    state.check()
+    state.check(denied="anti_passback")
 
 
 @pytest.mark.parametrize(
@@ -115,12 +122,11 @@ def test_entry_and_exit_gates_refuse_anti_passback(
         ),
         (lambda r: f"{r.pk}.{r.pass_version}", "invalid_pass", 400),  # a bare id, unsigned
         (lambda r: "https://example.org/definitely-not-a-pass", "invalid_pass", 400),
-        (lambda r: "", "invalid_pass", 400),
         (lambda r: passes.pass_token(uuid.uuid4(), 1), "unknown_resident", 404),
     ],
-    ids=["truncated", "forged", "bare-id", "garbage", "empty", "unknown-resident"],
+    ids=["truncated", "forged", "bare-id", "garbage", "unknown-resident"],
 )
-def test_bad_passes_are_refused_and_record_nothing(
+def test_bad_passes_are_refused_and_recorded_as_denied(
     resident, guard, main_gate, make_token, code, status
 ):
     state = Unchanged(resident)
@@ -128,6 +134,15 @@ def test_bad_passes_are_refused_and_record_nothing(
     refusal = refused(code, lambda: scan(resident, guard, main_gate, token=make_token(resident)))
 
     assert ERROR_STATUS[refusal.code] == status and str(refusal)
+    state.check(denied=code)
+
+
+def test_a_scan_without_a_pass_is_a_bad_request_and_records_nothing(resident, guard, main_gate):
+    state = Unchanged(resident)
+
+    refusal = refused("no_pass", lambda: scan(resident, guard, main_gate, token=" "))
+
+    assert ERROR_STATUS[refusal.code] == 400 and "No pass was read" in str(refusal)
     state.check()
 
 
@@ -140,7 +155,7 @@ def test_a_replaced_pass_is_refused(resident, guard, warden, main_gate) -> None:
 
     assert ERROR_STATUS[refusal.code] == 403
     assert refusal.resident is not None and refusal.resident.pk == resident.pk
-    state.check()
+    state.check(denied="revoked_pass")
     resident.refresh_from_db()
     assert scan(resident, guard, main_gate).block.payload["status"] == "IN"  # the new one works
 
@@ -152,7 +167,7 @@ def test_a_moved_out_resident_is_refused(resident, guard, warden, main_gate) -> 
     refusal = refused("inactive_resident", lambda: scan(resident, guard, main_gate))
 
     assert ERROR_STATUS[refusal.code] == 403 and "moved out" in str(refusal)
-    state.check()
+    state.check(denied="inactive_resident")
 
 
 def test_a_moved_out_resident_with_an_old_pass_is_told_they_moved_out(
@@ -258,7 +273,9 @@ def test_api_refusals_have_a_code_and_a_message(guard_api, resident, payload, st
     assert response.status_code == status, response.content
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
-    assert Block.objects.count() == before
+    # A pass that is not ours was held up at the gate: a denied attempt. The others are bad
+    # requests (a manual pick of nobody names no one at the gate).
+    assert Block.objects.count() == before + (1 if code == "invalid_pass" else 0)
 
 
 def test_a_revoked_pass_refusal_shows_who_it_was(guard_api, resident, warden) -> None:
@@ -322,3 +339,74 @@ def test_every_scan_decision_is_logged_with_its_code_and_request_id(
         ("duplicate_scan", "gate-42"),
         ("invalid_pass", "gate-42"),
     ]
+
+
+# --- Denied attempts -------------------------------------------------------------------------
+
+
+def test_a_denied_block_names_the_attempt_but_never_the_token(resident, guard, warden, main_gate):
+    old = token_of(resident)
+    services.pass_reissue(resident=resident, by=warden)
+
+    refused("revoked_pass", lambda: scan(resident, guard, main_gate, token=old))
+
+    block = Block.objects.latest("index")
+    assert block.subject == str(resident.pk)
+    assert block.payload == {
+        "type": "denied",
+        "code": "revoked_pass",
+        "reason": block.payload["reason"],
+        "mode": "qr",
+        "gate": "main",
+        "by": "gary",
+        "resident_id": str(resident.pk),
+        "resident_name": "Ada Okafor",
+        "room": "B-214",
+    }
+    assert "replaced" in block.payload["reason"]
+    assert old not in block.data and old.split(":")[-1] not in block.data
+    assert chain_verify().valid  # the status replay reads scans only
+
+
+def test_a_forged_pass_is_denied_with_nobody_named(resident, guard, main_gate):
+    forged = token_of(resident)[:-2] + "xx"
+
+    refused("invalid_pass", lambda: scan(resident, guard, main_gate, token=forged))
+
+    block = Block.objects.latest("index")
+    assert block.type == "denied" and block.subject == ""
+    assert "resident_id" not in block.payload and forged not in block.data
+
+
+def test_repeats_are_not_denied_again(resident, guard, main_gate) -> None:
+    """The debounce's repeat is no denial, and the same denial of the same resident at the
+    same gate within the window is recorded once."""
+    scan(resident, guard, main_gate)
+    refused("duplicate_scan", lambda: scan(resident, guard, main_gate))
+    assert not Block.objects.filter(type="denied").exists()
+
+    Resident.objects.filter(pk=resident.pk).update(last_scan_at=None)  # the window has passed
+    entry = Gate.objects.create(slug="front", name="Front", mode="entry")
+    for _ in range(3):
+        refused("anti_passback", lambda: scan(resident, guard, entry))
+    assert Block.objects.filter(type="denied").count() == 1
+
+
+def test_a_retried_denied_attempt_is_refused_again_and_recorded_once(resident, guard, main_gate):
+    scan_id = uuid.uuid4()
+    forged = token_of(resident)[:-2] + "xx"
+    for _ in range(2):
+        refused(
+            "invalid_pass", lambda: scan(resident, guard, main_gate, token=forged, scan_id=scan_id)
+        )
+
+    entry, scan_id = Gate.objects.create(slug="front", name="Front", mode="entry"), uuid.uuid4()
+    Resident.objects.filter(pk=resident.pk).update(status="IN")
+    refused("anti_passback", lambda: scan(resident, guard, entry, scan_id=scan_id))
+    # The retry arrives after the resident left: the same attempt is still the one denied.
+    Resident.objects.filter(pk=resident.pk).update(status="OUT")
+    retry = refused("anti_passback", lambda: scan(resident, guard, entry, scan_id=scan_id))
+
+    assert retry.replayed and "already IN" in str(retry)
+    assert Block.objects.filter(type="denied").count() == 2
+    assert not Block.objects.filter(type="scan").exists()

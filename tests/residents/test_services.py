@@ -35,7 +35,8 @@ def test_register_writes_the_resident_and_exactly_one_block(warden) -> None:
 
     stored = Resident.objects.get(pk=resident.pk)
     assert (stored.name, stored.room, stored.floor) == ("Ada Okafor", "B-214", 2)
-    assert stored.status == "OUT" and stored.is_active and stored.pass_version == 1
+    # No status until the first scan: a new resident is neither in nor out.
+    assert stored.status is None and stored.is_active and stored.pass_version == 1
     assert stored.created_by == warden
     assert default_storage.exists(stored.photo.name)
     assert default_storage.exists(stored.voice_sample.name)

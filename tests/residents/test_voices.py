@@ -90,20 +90,27 @@ def test_a_claimed_resident_is_verified_one_to_one(speakers, guard, main_gate) -
         )
 
     assert caught.value.code == "no_confident_match"
-    assert Block.objects.count() == before
+    # A denied attempt, naming whom the voice claimed to be.
+    assert Block.objects.count() == before + 1
+    event = Block.objects.latest("index").payload
+    assert (event["type"], event["mode"], event["resident_id"]) == (
+        "denied",
+        "voice",
+        str(speakers["axb"].pk),
+    )
     accepted = biometric_scans.voice_scan_record(
         by=guard, gate=main_gate, samples=samples("axb_a0004"), claimed=speakers["axb"].pk
     )
     assert accepted.resident == speakers["axb"]
 
 
-def test_another_speaker_is_not_let_in(speakers, guard, main_gate, warden) -> None:
+def test_a_moved_out_speaker_is_told_they_moved_out(speakers, guard, main_gate, warden) -> None:
     services.resident_deactivate(resident=speakers["aew"], by=warden)
 
     with pytest.raises(scans.ScanRefused) as caught:
         biometric_scans.voice_scan_record(by=guard, gate=main_gate, samples=samples("aew_a0002"))
 
-    assert caught.value.code == "no_confident_match"
+    assert caught.value.code == "inactive_resident" and caught.value.resident == speakers["aew"]
 
 
 def test_the_api_takes_a_browser_recording_with_a_pass_as_the_claim(speakers, guard) -> None:

@@ -60,11 +60,20 @@ export async function postScan(url, csrf, fields) {
   return { outcome: "refused", error: body.error };
 }
 
+// The first ``limit`` residents a search finds, and how many it finds in all: {results,
+// count}; {results: [], count: 0, failed: true} when the server could not be asked.
 export async function findResidents(url, query, limit) {
   const address = new URL(url, window.location.href);
   address.searchParams.set("page_size", limit);
   address.searchParams.set("search", query);
-  const response = await fetch(address, { credentials: "same-origin" });
-  if (!response.ok) return [];
-  return (await response.json()).results;
+  try {
+    const response = await fetch(address, { credentials: "same-origin" });
+    if (response.ok) {
+      const page = await response.json();
+      return { results: page.results, count: page.count };
+    }
+  } catch (err) {
+    // no answer (offline): reported as failed below
+  }
+  return { results: [], count: 0, failed: true };
 }

@@ -1,6 +1,7 @@
-// Manual entry: find a resident by name or room and record them by hand, after a look at
-// the photo on record. The list is read again after every scan, so each button says what
-// pressing it would record now.
+// Manual entry: find a resident by name, room, email or phone and record them by hand, after
+// a look at the photo on record. The list is read again after every scan, so each button says
+// what pressing it would record now. When more residents match than are listed, or none, a
+// line between the search box and the list says so.
 
 import { findResidents } from "./api.js";
 
@@ -8,6 +9,13 @@ const RESULTS = 8;
 
 export function manualEntry(search, list, residentsUrl, onChoose) {
   let timer = null;
+  let asked = 0;  // only the answer to the latest search is shown
+  const hint = document.createElement("p");
+  hint.id = "manual-hint";
+  hint.className = "muted";
+  hint.setAttribute("role", "status");
+  hint.hidden = true;
+  list.before(hint);  // under the search box, where the guard looks while typing
   search.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
@@ -17,10 +25,25 @@ export function manualEntry(search, list, residentsUrl, onChoose) {
     return resident.status === "IN" ? "OUT" : "IN";
   }
 
+  function say(text) {
+    hint.textContent = text;
+    hint.hidden = !text;
+  }
+
   async function refresh() {
     const query = search.value.trim();
-    if (query.length < 2) return list.replaceChildren();
-    const residents = await findResidents(residentsUrl, query, RESULTS);
+    const asking = ++asked;
+    if (query.length < 2) {
+      say("");
+      return list.replaceChildren();
+    }
+    const { results: residents, count, failed } = await findResidents(residentsUrl, query, RESULTS);
+    if (asking !== asked) return;
+    if (failed) say("Could not search just now (no connection, or logged out): type again, or reload the page.");
+    else if (!count) say("No resident matches “" + query + "”.");
+    else if (count > residents.length) {
+      say(count + " residents match; the first " + residents.length + " are shown. Type more of the name or room.");
+    } else say("");
     list.replaceChildren(...residents.map((resident) => {
       const item = document.createElement("li");
       const label = document.createElement("span");

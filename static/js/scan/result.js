@@ -13,11 +13,32 @@ export class ResultPanel {
     this.message = $("result-message");
     this.retry = $("retry");
     this.next = $("next");
+    this.covered = [];  // the page behind the panel, out of reach of Tab while it shows
+  }
+
+  // Everything but the panel is inert while it covers the screen, so the keyboard and a
+  // screen reader stay on the result.
+  cover() {
+    if (this.covered.length) return;
+    for (let node = this.root; node && node !== document.body; node = node.parentElement) {
+      for (const sibling of node.parentElement.children) {
+        if (sibling !== node && !sibling.inert && sibling.tagName !== "SCRIPT") {
+          sibling.inert = true;
+          this.covered.push(sibling);
+        }
+      }
+    }
+  }
+
+  uncover() {
+    this.covered.forEach((element) => { element.inert = false; });
+    this.covered = [];
   }
 
   show(kind, text, detail, person) {
     const wasHidden = this.root.hidden;
     this.root.hidden = false;
+    this.cover();
     if (wasHidden) this.next.focus({ preventScroll: true });  // Enter or Space: scan next
     this.root.className = "result " + kind;
     this.verdict.textContent = text;
@@ -78,6 +99,7 @@ export class ResultPanel {
 
   hide() {
     this.root.hidden = true;
+    this.uncover();
   }
 }
 
