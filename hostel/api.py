@@ -176,6 +176,28 @@ def json_server_error(request: HttpRequest) -> JsonResponse:
     )
 
 
+class TextOnly:
+    """For text fields of JSON input: a number or a boolean is refused, not turned into text
+    (DRF's CharField takes 123 as "123", its UUIDField takes 12 as a UUID)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("Must be text (a JSON string).", code="invalid")
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class TextField(TextOnly, serializers.CharField):
+    pass
+
+
+class SlugTextField(TextOnly, serializers.SlugField):
+    pass
+
+
+class UUIDTextField(TextOnly, serializers.UUIDField):
+    pass
+
+
 @extend_schema_field(
     {"type": "string", "description": "A file (multipart), or a data URL (base64) in JSON."}
 )

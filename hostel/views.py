@@ -13,6 +13,7 @@ from hostel import api
 from hostel.errors import DomainError
 from ledger import selectors as ledger_selectors
 from residents import scan_selectors, selectors
+from residents.models import Resident
 
 
 @require_GET
@@ -55,13 +56,7 @@ def _unapplied_migrations() -> list[str]:
 def dashboard(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = _live(request)
     if request.user.has_perm("residents.view_resident"):
-        after_curfew = scan_selectors.residents_out_after_curfew()
-        context |= {
-            "inside": scan_selectors.residents_inside()[:300],
-            "after_curfew": after_curfew[:300] if after_curfew is not None else None,
-            "curfew": settings.CURFEW,
-            "chart": _chart(scan_selectors.scans_today_by_hour()),
-        }
+        context["chart"] = _chart(scan_selectors.scans_today_by_hour())
     if request.user.has_perm("ledger.view_block"):
         context["verification"] = ledger_selectors.verification_latest()
     return render(request, "dashboard.html", context)
@@ -74,9 +69,19 @@ def dashboard_latest(request: HttpRequest) -> HttpResponse:
 
 
 def _live(request: HttpRequest) -> dict[str, Any]:
+    """What the dashboard refreshes every few seconds: the counts, who is out after curfew
+    and who is in, the latest scans and denied attempts."""
     live: dict[str, Any] = {}
     if request.user.has_perm("residents.view_resident"):
-        live["occupancy"] = selectors.occupancy()
+        after_curfew = scan_selectors.residents_out_after_curfew()
+        live |= {
+            "occupancy": selectors.occupancy(),
+            "inside": scan_selectors.residents_inside().defer(*Resident.EMBEDDINGS)[:300],
+            "after_curfew": (
+                after_curfew.defer(*Resident.EMBEDDINGS)[:300] if after_curfew is not None else None
+            ),
+            "curfew": settings.CURFEW,
+        }
     if request.user.has_perm("ledger.view_block"):
         live["latest"] = list(scan_selectors.latest_scans(12))
         live["denied"] = list(scan_selectors.latest_denied(6))

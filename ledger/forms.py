@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from hostel.forms import FilterForm
 from ledger import registry
 
 
@@ -20,12 +21,16 @@ def type_choices() -> list[tuple[str, str]]:
 CANDIDATES = 10  # a typed name matching more subjects than this asks for more of it
 
 
-class LedgerFilterForm(forms.Form):
+class LedgerFilterForm(FilterForm):
     since = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date", "aria-label": "From"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date", "aria-label": "From"}),
     )
     until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date", "aria-label": "Until"})
+        required=False,
+        label="Until",
+        widget=forms.DateInput(attrs={"type": "date", "aria-label": "Until"}),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -98,17 +103,6 @@ class LedgerFilterForm(forms.Form):
             queries.append((query.urlencode(), label))
         return queries
 
-    def dropped(self) -> list[tuple[str, str]]:
-        """(the id Django's aria-describedby points at, what to say) for each filter the
-        page could not apply, and so ignored."""
-        if not self.is_bound or self.is_valid():
-            return []
-        return [
-            (f"{self[name].auto_id}_error", f"{self.fields[name].label}: {_text(errors)}")
-            for name, errors in self.errors.items()
-            if name in self.fields
-        ]
-
     def selector_arguments(self) -> dict[str, Any]:
         self.is_valid()  # a bad filter is dropped; the valid ones still apply
         return filter_arguments(getattr(self, "cleaned_data", {}))
@@ -126,10 +120,6 @@ def filter_arguments(data: Mapping[str, Any]) -> dict[str, Any]:
         "since": data.get("since"),
         "until": data.get("until"),
     }
-
-
-def _text(errors: Any) -> str:
-    return " ".join(str(error) for error in errors)
 
 
 def _event_form_field(event_field: registry.EventField) -> forms.Field:

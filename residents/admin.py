@@ -28,7 +28,10 @@ class ResidentAdmin(admin.ModelAdmin):
         "thumbnail",
         *EDITABLE_FIELDS,
         "photo_upload",
+        "photo_kept",
+        "same_face_confirmed",
         "voice_upload",
+        "voice_kept",
         *RECORDED_FIELDS,
         "created_by",
     ]

@@ -11,9 +11,9 @@ class ResidentsConfig(AppConfig):
         # fields its filters and CSV export offer, and add the status replay to verify_chain.
         from ledger import registry
         from residents.checks import resident_status_check
+        from residents.denials import DENIED
         from residents.models import ScanMode
         from residents.scan_selectors import gate_choices
-        from residents.scans import DENIED
         from residents.selectors import resident_lookup
 
         template = "residents/_ledger_event.html"
@@ -31,9 +31,7 @@ class ResidentsConfig(AppConfig):
             fields=[
                 registry.EventField("mode", "Mode", ("scan", "denied"), tuple(ScanMode.choices)),
                 registry.EventField("gate", "Gate", ("scan", "denied"), options=gate_choices),
-                registry.EventField(
-                    "code", "Refusal", ("denied",), tuple((code, code) for code in sorted(DENIED))
-                ),
+                registry.EventField("code", "Refusal", ("denied",), tuple(DENIED.items())),
             ],
             csv_columns=[
                 "resident_id",

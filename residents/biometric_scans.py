@@ -1,6 +1,8 @@
 """Face and voice at the gate: identify the resident (1:N, or 1:1 for a voice with a claim),
 then record the scan through residents.scans. Residents who moved out stay in the galleries,
-so that their face or voice is refused as theirs ("moved out"), not as a stranger's. Refused
+searched only after the active residents found no match, so that their face or voice is
+refused as theirs ("moved out"), not as a stranger's, and never stands in the way of an
+active resident's. Refused
 unless the match is confident: a
 distance under FACE_MATCH_THRESHOLD (a similarity over VOICE_MATCH_THRESHOLD) that is also a
 clear margin better than the next resident.
@@ -12,9 +14,10 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from residents.denials import decided
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode
-from residents.scans import ScanOutcome, Score, decided, match_record, resident_from_pass
+from residents.scans import ScanOutcome, Score, match_record, resident_from_pass
 
 if TYPE_CHECKING:
     import numpy as np
@@ -31,8 +34,8 @@ def face_scan_record(
     image: "Image.Image",
     scan_id: uuid.UUID | None = None,
 ) -> ScanOutcome:
-    """Identify the one face in ``image`` among enrolled residents (1:N) and record the scan
-    (a moved-out resident is identified, and refused as moved out).
+    """Identify the one face in ``image`` among active residents (1:N) and record the scan;
+    failing that, among moved-out ones, to refuse them as moved out.
 
     Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
     person; otherwise refused as "no confident match", and nothing is recorded.
@@ -44,21 +47,18 @@ def face_scan_record(
         probe = face.face_embed(image)
     except face.FaceError as exc:
         raise ScanRefused(exc.code, str(exc)) from exc
-    ids, matrix = gallery("face").load()
-    match, _ = face.face_identify(
-        probe,
-        matrix,
-        threshold=settings.FACE_MATCH_THRESHOLD,
-        margin=settings.FACE_MATCH_MARGIN,
-    )
-    return _record_match(
-        by,
-        gate,
-        ScanMode.FACE,
-        (ids[match.index], Score("distance", match.distance)) if match else None,
-        scan_id,
-        whose="one resident's",
-    )
+    found = None
+    for enrolled in gallery("face").load():  # the active residents first
+        match, _ = face.face_identify(
+            probe,
+            enrolled.matrix,
+            threshold=settings.FACE_MATCH_THRESHOLD,
+            margin=settings.FACE_MATCH_MARGIN,
+        )
+        if match is not None:
+            found = (enrolled.ids[match.index], Score("distance", match.distance))
+            break
+    return _record_match(by, gate, ScanMode.FACE, found, scan_id, whose="one resident's")
 
 
 @decided(ScanMode.VOICE)
@@ -78,7 +78,7 @@ def voice_scan_record(
     the next resident. ``samples``: 16 kHz mono float audio.
     """
     from residents.biometrics import voice
-    from residents.galleries import gallery
+    from residents.galleries import Enrolled, gallery
 
     if claimed is None and token:
         claimed = resident_from_pass(token).pk
@@ -86,23 +86,29 @@ def voice_scan_record(
         probe = voice.voice_embed(samples, min_speech=SCAN_MIN_SPEECH_SECONDS)
     except voice.VoiceError as exc:
         raise ScanRefused(exc.code, str(exc)) from exc
-    ids, matrix = gallery("voice").load()
+    groups: tuple[Enrolled, ...] = gallery("voice").load()  # the active residents first
     if claimed is not None:
-        if claimed not in ids:
-            raise ScanRefused(
-                "not_enrolled",
-                "This resident has no voice enrolled; use the pass.",
-            )
-        row = ids.index(claimed)
-        ids, matrix = [claimed], matrix[row : row + 1]
-    match, _ = voice.voice_identify(
-        probe, matrix, threshold=settings.VOICE_MATCH_THRESHOLD, margin=settings.VOICE_MATCH_MARGIN
-    )
+        group = next((g for g in groups if claimed in g.ids), None)
+        if group is None:
+            raise ScanRefused("not_enrolled", "This resident has no voice enrolled; use the pass.")
+        row = group.ids.index(claimed)
+        groups = (Enrolled([claimed], group.matrix[row : row + 1]),)
+    found = None
+    for enrolled in groups:
+        match, _ = voice.voice_identify(
+            probe,
+            enrolled.matrix,
+            threshold=settings.VOICE_MATCH_THRESHOLD,
+            margin=settings.VOICE_MATCH_MARGIN,
+        )
+        if match is not None:
+            found = (enrolled.ids[match.index], Score("similarity", match.similarity))
+            break
     return _record_match(
         by,
         gate,
         ScanMode.VOICE,
-        (ids[match.index], Score("similarity", match.similarity)) if match else None,
+        found,
         scan_id,
         whose="the claimed resident's" if claimed else "one resident's",
         claimed=claimed,

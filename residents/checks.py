@@ -14,7 +14,9 @@ from ledger import selectors as ledger_selectors
 from ledger.verification import Report
 from residents.models import Resident
 
-STATUS_EVENTS = ("scan", "status")  # the events whose "status" is the resident's from then on
+# The events that set a resident's status from then on: a scan's or staff's "status", and a
+# move back in, which clears it.
+STATUS_EVENTS = ("scan", "status", "reactivate")
 
 
 def resident_status_check(report: Report) -> None:
@@ -23,18 +25,20 @@ def resident_status_check(report: Report) -> None:
             None,
             "resident_status",
             f"{resident.name} (room {resident.room}, {resident.id}) is stored as "
-            f"{resident.status or 'without a status'} but the ledger's events say "
-            f"{expected or 'none'}",
+            f"{resident.status or 'having no status'} but the ledger's events say "
+            f"{expected or 'it has none'}",
         )
 
 
-def status_replay() -> dict[str, str]:
+def status_replay() -> dict[str, str]:  # residents without a status are left out
     """Each resident's status as the ledger says it (the last scan or setting wins)."""
     replayed: dict[str, str] = {}
     for subject, data in ledger_selectors.events_in_order(*STATUS_EVENTS):
         status = orjson.loads(data).get("status")
         if status in ("IN", "OUT"):
             replayed[subject] = status
+        else:  # moved back in: not known until the next scan
+            replayed.pop(subject, None)
     return replayed
 
 

@@ -8,10 +8,13 @@ from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.http import QueryDict
 
-from residents import selectors, uploads
+from hostel.forms import FilterForm
+from residents import selectors, services, uploads
 from residents.errors import ResidentError
 from residents.models import Resident
 from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS
+
+KEPT = {"photo_upload": ("photo_kept", "kept.jpg"), "voice_upload": ("voice_kept", "kept.wav")}
 
 
 class ResidentForm(forms.ModelForm):
@@ -28,9 +31,10 @@ class ResidentForm(forms.ModelForm):
         widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}),
     )
 
-    # A photo that passed its checks, carried over when the form comes back with an error,
-    # so the warden need not choose it again (it is checked again like any upload).
+    # A photo or voice sample that passed its checks, carried over when the form comes back
+    # with an error, so the warden need not choose it again (checked again like any upload).
     photo_kept = forms.CharField(required=False, widget=forms.HiddenInput)
+    voice_kept = forms.CharField(required=False, widget=forms.HiddenInput)
     same_face_confirmed = forms.BooleanField(
         required=False, label="This is someone else: register them with this photo anyway"
     )
@@ -50,12 +54,7 @@ class ResidentForm(forms.ModelForm):
         }
 
     def clean_photo_upload(self) -> uploads.Photo | None:
-        if not self.cleaned_data.get("photo_upload") and self.data.get("photo_kept"):
-            try:
-                kept = base64.b64decode(self.data["photo_kept"], validate=True)
-            except (binascii.Error, ValueError):
-                raise forms.ValidationError("Choose the photo again.", code="upload") from None
-            self.cleaned_data["photo_upload"] = SimpleUploadedFile("kept.jpg", kept, "image/jpeg")
+        self._restore("photo_upload")
         return self._normalised("photo_upload", uploads.photo_enrol)
 
     def clean_email(self) -> str:
@@ -66,25 +65,53 @@ class ResidentForm(forms.ModelForm):
             )
         return email
 
+    def clean(self) -> dict[str, Any]:
+        """A photo of another resident's face (active, or moved out) waits for the warden's
+        confirmation; the service refuses it too, so a form that skips this still can't."""
+        cleaned = super().clean() or {}
+        photo = cleaned.get("photo_upload")
+        unconfirmed = not cleaned.get("same_face_confirmed")
+        if isinstance(photo, uploads.Photo) and photo.face is not None and unconfirmed:
+            twin = selectors.face_lookalike(photo.face, exclude=self.instance.pk)
+            if twin is not None:
+                self.refused(services.lookalike_refusal(twin))
+        return cleaned
+
     def refused(self, refusal: ResidentError) -> None:
         """Show a service's refusal on the field it concerns, keeping the photo."""
         field = {"duplicate_email": "email", "duplicate_face": "photo_upload"}.get(refusal.code)
         if refusal.code == "duplicate_face":
             self.twin = refusal.resident
-        self.keep_photo()  # first: an error on the photo field drops its cleaned value
+        self.keep_uploads()  # first: an error on the photo field drops its cleaned value
         self.add_error(field, forms.ValidationError(str(refusal), code=refusal.code))
 
-    def keep_photo(self) -> None:
-        """Carry a photo that passed its checks over to the form shown again."""
-        photo = getattr(self, "cleaned_data", {}).get("photo_upload")
+    def keep_uploads(self) -> None:
+        """Carry a photo and voice sample that passed their checks over to the form shown
+        again."""
+        cleaned = getattr(self, "cleaned_data", {})
+        photo, voice = cleaned.get("photo_upload"), cleaned.get("voice_upload")
+        data = QueryDict(mutable=True)
+        data.update(self.data)
         if isinstance(photo, uploads.Photo):
-            data = QueryDict(mutable=True)
-            data.update(self.data)
             data["photo_kept"] = base64.b64encode(photo.jpeg).decode("ascii")
-            self.data = data
+        if isinstance(voice, uploads.Voice):
+            data["voice_kept"] = base64.b64encode(voice.wav).decode("ascii")
+        self.data = data
 
     def clean_voice_upload(self) -> uploads.Voice | None:
+        self._restore("voice_upload")
         return self._normalised("voice_upload", uploads.voice_enrol)
+
+    def _restore(self, field: str) -> None:
+        """Without a new upload, the one kept from the form's last showing, if any."""
+        kept_field, name = KEPT[field]
+        if self.cleaned_data.get(field) or not self.data.get(kept_field):
+            return
+        try:
+            kept = base64.b64decode(self.data[kept_field], validate=True)
+        except (binascii.Error, ValueError):
+            raise forms.ValidationError("Choose the file again.", code="upload") from None
+        self.cleaned_data[field] = SimpleUploadedFile(name, kept)
 
     def _normalised(self, field: str, normalise: Any) -> Any:
         upload = self.cleaned_data.get(field)
@@ -118,7 +145,7 @@ ORDER_LABELS = {
 assert set(ORDER_LABELS) == set(selectors.ORDERINGS)
 
 
-class ResidentFilterForm(forms.Form):
+class ResidentFilterForm(FilterForm):
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(
         required=False,

@@ -1,9 +1,11 @@
-"""1:N galleries: every enrolled resident's face (or voice) embedding in one matrix, moved-
-out residents included (a scan of one is refused as theirs: "moved out").
+"""1:N galleries: every enrolled resident's face (or voice) embedding, in two matrices: the
+active residents, searched first, and the moved-out ones, searched only when no active
+resident matched (so that a moved-out resident is refused as theirs, "moved out", without
+ever standing in an active resident's way).
 
-Cached per process and rebuilt only when enrolments change (a new or replaced photo or
-voice sample), which one aggregate query per search detects, so several app servers stay
-right without any signal between them.
+Cached per process and rebuilt only when enrolments or moves change (a new or replaced
+photo or voice sample, a move out or back in), which one aggregate query per search
+detects, so several app servers stay right without any signal between them.
 """
 
 import threading
@@ -11,9 +13,17 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q, QuerySet
 
 from residents.models import Resident
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """Residents' ids and their embeddings, one row each, in the same order."""
+
+    ids: list[uuid.UUID]
+    matrix: np.ndarray
 
 
 @dataclass
@@ -23,25 +33,39 @@ class Gallery:
     dimensions: int
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _key: tuple | None = None
-    _ids: list[uuid.UUID] = field(default_factory=list)
-    _matrix: np.ndarray | None = None
+    _groups: tuple[Enrolled, Enrolled] | None = None
 
-    def load(self) -> tuple[list[uuid.UUID], np.ndarray]:
+    def load(self) -> tuple[Enrolled, Enrolled]:
+        """(active residents, moved-out residents) enrolled with this model."""
         enrolled = Resident.objects.filter(
             **{f"{self.prefix}_model": self.model, f"{self.prefix}_embedding__isnull": False},
         )
+        # A move out and a move back in at once leave the active count alone, but the one
+        # who left has the latest change among those who are gone.
         key = tuple(
-            enrolled.aggregate(n=Count("id"), latest=Max(f"{self.prefix}_enrolled_at")).values()
+            enrolled.aggregate(
+                n=Count("id"),
+                latest=Max(f"{self.prefix}_enrolled_at"),
+                active=Count("id", filter=Q(is_active=True)),
+                left=Max("updated_at", filter=Q(is_active=False)),
+            ).values()
         )
         with self._lock:
-            if self._key != key or self._matrix is None:
-                rows = list(enrolled.order_by("pk").values_list("pk", f"{self.prefix}_embedding"))
-                self._matrix = np.frombuffer(
-                    b"".join(bytes(embedding) for _, embedding in rows), dtype=np.float32
-                ).reshape(-1, self.dimensions)
-                self._ids = [pk for pk, _ in rows]
+            if self._key != key or self._groups is None:
+                self._groups = (self._read(enrolled, True), self._read(enrolled, False))
                 self._key = key
-            return self._ids, self._matrix
+            return self._groups
+
+    def _read(self, enrolled: QuerySet[Resident], active: bool) -> Enrolled:
+        rows = list(
+            enrolled.filter(is_active=active)
+            .order_by("pk")
+            .values_list("pk", f"{self.prefix}_embedding")
+        )
+        matrix = np.frombuffer(
+            b"".join(bytes(embedding) for _, embedding in rows), dtype=np.float32
+        ).reshape(-1, self.dimensions)
+        return Enrolled([pk for pk, _ in rows], matrix)
 
 
 _galleries: dict[str, Gallery] = {}

@@ -1,10 +1,11 @@
 """Residents: who lives here, how to reach them, and whether they are in."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -134,6 +135,14 @@ class Resident(models.Model):
         if update_fields is not None and self.SEARCHED.intersection(update_fields):
             kwargs["update_fields"] = [*update_fields, *self.DERIVED]
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Dates a person could have moved in on: not before 1900, not years ahead."""
+        latest = date.today() + timedelta(days=2 * 366)
+        if self.move_in_date and not date(1900, 1, 1) <= self.move_in_date <= latest:
+            raise ValidationError(
+                {"move_in_date": f"Enter a move-in date between 1900-01-01 and {latest}."}
+            )
 
     def derive(self) -> None:
         """Brings the derived search and sort columns up to date with the details. save()

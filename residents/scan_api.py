@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostel.api import UploadField, has_perm
+from hostel.api import SlugTextField, TextField, UploadField, UUIDTextField, has_perm
 from hostel.parsers import UploadJSONParser
 from residents import biometric_scans, scan_selectors, scans, selectors, uploads
 from residents.models import Resident, ScanMode
@@ -104,14 +104,14 @@ class ScanApi(APIView):
     @extend_schema_serializer(component_name="ScanInput")
     class InputSerializer(serializers.Serializer):
         mode = serializers.ChoiceField(choices=ScanMode.choices)
-        token = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-        resident_id = serializers.UUIDField(required=False)
-        gate = serializers.SlugField(
+        token = TextField(required=False, allow_blank=True, max_length=1000)
+        resident_id = UUIDTextField(required=False)
+        gate = SlugTextField(
             required=False,
             max_length=40,
             help_text="The gate's slug; without it, the gate marked as the default.",
         )
-        scan_id = serializers.UUIDField(required=False)
+        scan_id = UUIDTextField(required=False)
         photo = UploadField(
             what="photo", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
         )

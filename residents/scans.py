@@ -4,13 +4,8 @@
 One transaction per scan: lock the resident's row, refuse revoked passes and moved-out
 residents, ignore repeats within the debounce window, apply the gate's rule
 (Gate.status_after), then write the status, its ledger block and the scan id together.
-Every refusal raises ScanRefused and changes no status. A refusal that says someone may
-not pass (DENIED: a pass that is not ours or was replaced, a moved-out resident,
-anti-passback, a face or voice with no confident match) is then recorded, after the
-attempt rolled back, as a "denied" block: the code, the reason, gate, mode, who scanned and
-the resident where known, never the token or the sample. A repeat within the debounce
-window is not recorded, nor the same denial of the same resident at the same gate again
-within it.
+Every refusal raises ScanRefused and changes no status; residents.denials records those
+that say someone may not pass, and logs every decision (the ``decided`` decorator).
 
 A retried request (a scan id already recorded) returns the first result and never toggles
 or records twice: it is looked up when the rules refuse it, or when the scan id's unique
@@ -18,13 +13,10 @@ constraint does, which rolls the attempt back; the common case, a new scan id, c
 lookup. A retry of a denied attempt is refused again as the first was.
 """
 
-import functools
-import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, ParamSpec
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -35,11 +27,9 @@ from ledger import selectors as ledger_selectors
 from ledger.models import Block
 from ledger.services import LedgerError, block_append
 from residents import passes
+from residents.denials import decided
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
-
-log = logging.getLogger(__name__)
-P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -57,130 +47,6 @@ class ScanOutcome:
     block: Block
     replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
     score: Score | None = None  # face and voice scans
-
-
-# Refusals that say who may not pass: recorded as "denied" blocks. The others say nothing
-# about the person (no face in the photo, silence, a repeat, an unknown gate, a bad request).
-DENIED = frozenset(
-    {
-        "invalid_pass",
-        "unknown_resident",
-        "revoked_pass",
-        "inactive_resident",
-        "anti_passback",
-        "no_confident_match",
-    }
-)
-
-
-ScanFunction = Callable[P, ScanOutcome]
-
-
-def decided(mode: str | None = None) -> Callable[[ScanFunction[P]], ScanFunction[P]]:
-    """Log every decision of a scan function (what was recorded, or the refusal's code) and
-    record its denials. ``mode`` for functions that take none (a face scan is "face")."""
-
-    def decorate(record: ScanFunction[P]) -> ScanFunction[P]:
-        @functools.wraps(record)
-        def deciding(*args: P.args, **kwargs: P.kwargs) -> ScanOutcome:
-            gate = kwargs.get("gate")
-            how = mode or str(kwargs.get("mode", ""))
-            try:
-                return _logged(record(*args, **kwargs), gate)
-            except ScanRefused as refusal:
-                whom = str(refusal.resident.pk) if refusal.resident else ""
-                log.info(
-                    "scan refused: %s",
-                    refusal.code,
-                    extra={
-                        "gate": getattr(gate, "slug", ""),
-                        "mode": how,
-                        "code": refusal.code,
-                        "resident_id": whom,
-                    },
-                )
-                if refusal.code in DENIED and not refusal.replayed and isinstance(gate, Gate):
-                    scan_id = kwargs.get("scan_id")
-                    by = kwargs["by"]
-                    assert isinstance(by, AbstractBaseUser | AnonymousUser)
-                    assert scan_id is None or isinstance(scan_id, uuid.UUID)
-                    _deny(refusal, by=by, gate=gate, mode=how, scan_id=scan_id)
-                raise
-
-        return deciding
-
-    return decorate
-
-
-def _logged(outcome: ScanOutcome, gate: object) -> ScanOutcome:
-    event = outcome.block.payload
-    log.info(
-        "scan %s",
-        "replayed" if outcome.replayed else event["status"],
-        extra={
-            "gate": getattr(gate, "slug", ""),
-            "code": "replayed" if outcome.replayed else "recorded",
-            "mode": event["mode"],
-            "status": event["status"],
-            "resident_id": event["resident_id"],
-            "block": outcome.block.index,
-        },
-    )
-    return outcome
-
-
-def _deny(
-    refusal: ScanRefused,
-    *,
-    by: AbstractBaseUser | AnonymousUser,
-    gate: Gate,
-    mode: str,
-    scan_id: uuid.UUID | None,
-) -> None:
-    """Record a denied attempt, unless it is a retry of one already recorded or repeats the
-    same denial of the same resident at this gate within the debounce window."""
-    resident = refusal.resident
-    if resident is None and mode == ScanMode.MANUAL:
-        return  # a guard's pick that names nobody: a bad request, not someone at the gate
-    if scan_id is not None and ScanRequest.objects.filter(scan_id=scan_id).exists():
-        return
-    data = {
-        "type": "denied",
-        "code": refusal.code,
-        "reason": refusal.message,
-        "mode": mode,
-        "gate": gate.slug,
-        "by": by.get_username(),
-    }
-    if resident is not None:
-        data |= {
-            "resident_id": str(resident.pk),
-            "resident_name": resident.name,
-            "room": resident.room,
-        }
-    try:
-        with transaction.atomic():
-            if resident is not None and _denied_just_now(resident, refusal.code, gate):
-                return
-            block = block_append(data=data, subject=str(resident.pk) if resident else "")
-            if scan_id is not None:
-                ScanRequest.objects.create(
-                    scan_id=scan_id, resident=resident, block_index=block.index
-                )
-    except IntegrityError:
-        return  # a concurrent retry of this attempt recorded it
-    except LedgerError as exc:
-        # The guard still sees the refusal; the missing record is logged for the warden.
-        log.error("denied attempt not recorded (%s): %s at %s", exc.code, refusal.code, gate.slug)
-
-
-def _denied_just_now(resident: Resident, code: str, gate: Gate) -> bool:
-    since = timezone.now() - timedelta(seconds=settings.SCAN_DEBOUNCE_SECONDS)
-    recent = ledger_selectors.subject_events_since(str(resident.pk), "denied", since)
-    return any(
-        block.payload.get("code") == code and block.payload.get("gate") == gate.slug
-        for block in recent[:20]
-    )
 
 
 def gate_for_scan(slug: str | None) -> Gate:

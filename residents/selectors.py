@@ -79,21 +79,20 @@ def email_taken(email: str, *, exclude: Any = None) -> bool:
 
 
 def face_lookalike(descriptor: "np.ndarray", *, exclude: Any = None) -> Resident | None:
-    """The active resident whose enrolled face is closest to ``descriptor``, if it is within
-    FACE_MATCH_THRESHOLD (the distance at which the gate would take one for the other)."""
+    """The resident, active first, moved out otherwise, whose enrolled face is within
+    FACE_MATCH_THRESHOLD of ``descriptor`` (the distance at which the gate would take one
+    for the other), closest first."""
     from residents.galleries import gallery
 
-    ids, matrix = gallery("face").load()
-    if not len(ids):
-        return None
-    distances = np.linalg.norm(matrix - descriptor, axis=1)
-    for row in np.argsort(distances)[:5]:
-        if distances[row] >= settings.FACE_MATCH_THRESHOLD:
-            break
-        if ids[row] != exclude:
-            twin = Resident.objects.filter(pk=ids[row], is_active=True).first()
-            if twin is not None:
-                return twin
+    for enrolled in gallery("face").load():
+        if not enrolled.ids:
+            continue
+        distances = np.linalg.norm(enrolled.matrix - descriptor, axis=1)
+        for row in np.argsort(distances)[:5]:
+            if distances[row] >= settings.FACE_MATCH_THRESHOLD:
+                break
+            if enrolled.ids[row] != exclude:
+                return Resident.objects.defer(*Resident.EMBEDDINGS).get(pk=enrolled.ids[row])
     return None
 
 

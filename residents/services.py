@@ -90,13 +90,15 @@ def resident_register(
     )
     _refuse_a_taken_email(resident)
     resident.full_clean(exclude=["photo", "voice_sample", "created_by"])
+    if photo is not None:
+        photo = _photo_checked(photo, resident, same_face_confirmed)
     with (
         _email_taken_on_race(resident),
         files_kept_only_on_commit() as keep,
         transaction.atomic(),
     ):
         if photo is not None:
-            keep(_enrol_photo(resident, photo, same_face_confirmed))
+            keep(_enrol_photo(resident, photo))
         if voice is not None:
             keep(_enrol_voice(resident, voice))
         resident.save(force_insert=True)
@@ -119,6 +121,8 @@ def resident_update(
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
     cleaned = _cleaned(dict(changes))
+    if photo is not None:
+        photo = _photo_checked(photo, resident, same_face_confirmed)
     with (
         _email_taken_on_race(resident),
         files_kept_only_on_commit() as keep,
@@ -134,7 +138,7 @@ def resident_update(
         replaced, enrolled = [], []
         if photo is not None:
             replaced.append(current.photo.name)
-            keep(_enrol_photo(current, photo, same_face_confirmed))
+            keep(_enrol_photo(current, photo))
             changed.append("photo")
             enrolled += FACE_FIELDS
         if voice is not None:
@@ -158,8 +162,17 @@ def resident_deactivate(
         current = Resident.objects.select_for_update().get(pk=resident.pk)
         if not current.is_active:
             raise ResidentError("inactive", f"{current.name} has already moved out.")
+        moved_out_on = moved_out_on or timezone.localdate()
+        if moved_out_on > timezone.localdate():
+            raise ResidentError("invalid", "A move-out date cannot be in the future.")
+        moved_in = current.move_in_date or timezone.localtime(current.created_at).date()
+        if moved_out_on < moved_in:
+            raise ResidentError(
+                "invalid",
+                f"{current.name} moved in on {moved_in}: they cannot have moved out before.",
+            )
         current.is_active = False
-        current.moved_out_on = moved_out_on or timezone.localdate()
+        current.moved_out_on = moved_out_on
         current.save(update_fields=["is_active", "moved_out_on", "updated_at"])
         _log(current, "deactivate", by, moved_out_on=current.moved_out_on.isoformat())
     return current
@@ -167,7 +180,8 @@ def resident_deactivate(
 
 def resident_reactivate(*, resident: Resident, by: Staff) -> Resident:
     """Move a resident back in: active again, with a new pass (any card kept from before
-    stops working), their history and status as the ledger left them."""
+    stops working) and no status until their next scan (where they were when they left says
+    nothing now); their history stays."""
     with transaction.atomic():
         current = Resident.objects.select_for_update().get(pk=resident.pk)
         if current.is_active:
@@ -175,7 +189,17 @@ def resident_reactivate(*, resident: Resident, by: Staff) -> Resident:
         current.is_active = True
         current.moved_out_on = None
         current.pass_version += 1
-        current.save(update_fields=["is_active", "moved_out_on", "pass_version", "updated_at"])
+        current.status = current.status_changed_at = None  # not known again until a scan
+        current.save(
+            update_fields=[
+                "is_active",
+                "moved_out_on",
+                "pass_version",
+                "status",
+                "status_changed_at",
+                "updated_at",
+            ]
+        )
         _log(current, "reactivate", by, pass_version=current.pass_version)
     return current
 
@@ -244,32 +268,49 @@ def _email_taken_on_race(resident: Resident) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        if "residents_email_unique" not in str(exc) and not selectors.email_taken(
-            resident.email, exclude=resident.pk
-        ):
+        taken = resident.email and selectors.email_taken(resident.email, exclude=resident.pk)
+        if "residents_email_unique" not in str(exc) and not taken:
             raise
         raise ResidentError(
             "duplicate_email", f"Another resident already has the email address {resident.email}."
         ) from exc
 
 
-def _enrol_photo(resident: Resident, photo: Photo, same_face_confirmed: bool) -> str:
-    """Store the photo and its face descriptor; refused (UploadError) without one face, and
-    (ResidentError) when it is an active resident's face that staff did not confirm."""
-    from residents.biometrics import face
-
+def _photo_checked(photo: Photo, resident: Resident, same_face_confirmed: bool) -> Photo:
+    """The photo with its face descriptor; refused (UploadError) without one face, and
+    (ResidentError) when it is another resident's face that staff did not confirm. Before
+    the transaction: reading the gallery must not hold the write lock."""
     if photo.face is None:  # not enrolled by the caller: find the one face now
         photo = uploads.photo_with_face(photo)
     assert photo.face is not None
     if not same_face_confirmed:
         twin = selectors.face_lookalike(photo.face, exclude=resident.pk)
         if twin is not None:
-            raise ResidentError(
-                "duplicate_face",
-                f"This photo looks like {twin.name} (room {twin.room}), who already lives "
-                "here. If this is someone else, confirm it and register again.",
-                resident=twin,
-            )
+            raise lookalike_refusal(twin)
+    return photo
+
+
+def lookalike_refusal(twin: Resident) -> ResidentError:
+    """The refusal of a photo that shows ``twin``'s face, naming them."""
+    where = (
+        f"(room {twin.room}), who already lives here"
+        if twin.is_active
+        else f"(room {twin.room}), who moved out on {twin.moved_out_on}: if it is them, open "
+        "their page and use Move back in"
+    )
+    return ResidentError(
+        "duplicate_face",
+        f"This photo looks like {twin.name} {where}. If this is someone else, confirm it and "
+        "register again.",
+        resident=twin,
+    )
+
+
+def _enrol_photo(resident: Resident, photo: Photo) -> str:
+    """Store the photo (checked by _photo_checked) and its face descriptor."""
+    from residents.biometrics import face
+
+    assert photo.face is not None
     _enrol(resident, "face", photo.face, face.MODEL)
     return file_store(resident.photo, photo.jpeg, "jpg")
 

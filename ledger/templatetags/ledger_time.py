@@ -15,8 +15,8 @@ CLOCK = "H:i:s T"
 @register.filter
 def local_time(timestamp: str | datetime | None, form: str = "when") -> str:
     """``timestamp`` (a block's, or an aware datetime) in the site's time zone: ``"when"``
-    (date and time) or ``"clock"`` (the time of day); the text as stored if it does not
-    parse, "—" for none."""
+    (date and time) or ``"clock"`` (the time of day, with the date unless it is today); the
+    text as stored if it does not parse, "—" for none."""
     if timestamp is None:
         return "—"
     try:
@@ -25,4 +25,6 @@ def local_time(timestamp: str | datetime | None, form: str = "when") -> str:
         )
     except (TypeError, ValueError):
         return str(timestamp)
-    return formats.date_format(moment, CLOCK if form == "clock" else WHEN)
+    # "clock" is for lists of recent events: an event from another day still shows its date.
+    today = form == "clock" and moment.date() == timezone.localdate()
+    return formats.date_format(moment, CLOCK if today else WHEN)

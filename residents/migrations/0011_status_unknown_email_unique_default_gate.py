@@ -27,6 +27,12 @@ def unknown_status_is_out(apps, schema_editor):
     Resident.objects.filter(status__isnull=True).update(status="OUT")
 
 
+def forget_denied_scan_ids(apps, schema_editor):
+    # Backwards only: a denied attempt's scan id may name nobody, which 0010 cannot hold.
+    # These rows serve retries only; the denied blocks stay in the ledger.
+    apps.get_model("residents", "ScanRequest").objects.filter(resident__isnull=True).delete()
+
+
 def mark_main_gate_default(apps, schema_editor):
     apps.get_model("residents", "Gate").objects.filter(slug="main").update(is_default=True)
 
@@ -42,8 +48,11 @@ def refuse_duplicate_emails(apps, schema_editor):
     )
     if duplicates:
         raise RuntimeError(
-            "Several residents share an email address; give each a different one (or none) "
-            "in the admin, then migrate again: " + ", ".join(sorted(duplicates))
+            "Several residents share an email address (compared without case): "
+            + ", ".join(sorted(duplicates))
+            + ". Give each a different one, or none, with the previous release still running "
+            "(its admin), or in `manage.py dbshell`, e.g. UPDATE residents_resident SET "
+            "email = '' WHERE id = '<id>'; then migrate again."
         )
 
 
@@ -79,6 +88,7 @@ class Migration(migrations.Migration):
             name='resident',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='residents.resident'),
         ),
+        migrations.RunPython(migrations.RunPython.noop, forget_denied_scan_ids),
         migrations.RunPython(forget_unscanned_status, unknown_status_is_out),
         migrations.RunPython(mark_main_gate_default, migrations.RunPython.noop),
         migrations.RunPython(refuse_duplicate_emails, migrations.RunPython.noop),

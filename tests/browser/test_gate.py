@@ -241,6 +241,23 @@ def test_a_face_result_keeps_the_name_readable_beside_two_photos(camera, ada, vi
     screenshot(page, f"scan-face-result-{viewport['width']}")
 
 
+def test_manual_entry_at_an_exit_only_gate_offers_what_it_will_record(camera, ada):
+    """Review: at an exit-only gate a never-scanned resident was offered "Record IN", and
+    the server recorded OUT."""
+    Gate.objects.create(slug="back", name="Back door", mode="exit")
+    page = camera(Image.new("RGB", (640, 480), "gray"), gate="back")
+    page.get_by_text("Manual entry").click()
+    page.get_by_label("Find a resident").fill("Ada")
+    expect(page.get_by_text("Ada Okafor · B-214 · no scan yet")).to_be_visible()
+
+    expect(page.get_by_role("button", name="Record OUT")).to_be_visible()
+    page.get_by_role("button", name="Record OUT").click()
+    page.get_by_role("button", name="Yes, record OUT").click()
+
+    expect(page.locator("#verdict")).to_have_text("OUT")
+    assert [(b["status"], b["gate"]) for b in scan_blocks()] == [("OUT", "back")]
+
+
 def test_a_voice_scan_from_the_microphone_identifies_the_speaker(camera, alan):
     from PIL import Image
 

@@ -9,7 +9,7 @@ from datetime import time, timedelta
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect
 
 from residents import passes, scans, services, uploads
 from residents.models import Gate, Resident
@@ -117,8 +117,16 @@ def test_a_warden_moves_a_resident_back_in_and_marks_a_new_one_in(
 
     page.goto(f"/residents/{bo.pk}/")
     expect(page.get_by_text("No scan yet")).to_be_visible()
+    questions: list[str] = []
+
+    def answer_yes(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer_yes)
     page.get_by_role("button", name="Mark as in").click()
     expect(page.get_by_text("Bo Lindqvist is now marked IN.")).to_be_visible()
+    assert questions == ["Record this status for Bo Lindqvist in the ledger? It stays there."]
     bo.refresh_from_db()
     assert bo.status == "IN"
 

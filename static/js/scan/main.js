@@ -157,10 +157,12 @@ $("next").addEventListener("click", () => {
   resume();
 });
 
+const gateMode = () => (gate.selectedOptions[0] ? gate.selectedOptions[0].dataset.mode : "");
 const manual = manualEntry($("manual-search"), $("manual-results"), urls.residents, (resident) => {
   reader.stop();
   record({ mode: "manual", resident_id: resident.id });
-});
+}, gateMode);
+gate.addEventListener("change", () => manual.refresh());  // the buttons say what this gate records
 
 camera.onStarted = () => {
   if (gateChosen()) reader.start();

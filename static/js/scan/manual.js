@@ -7,7 +7,7 @@ import { findResidents } from "./api.js";
 
 const RESULTS = 8;
 
-export function manualEntry(search, list, residentsUrl, onChoose) {
+export function manualEntry(search, list, residentsUrl, onChoose, gateMode) {
   let timer = null;
   let asked = 0;  // only the answer to the latest search is shown
   const hint = document.createElement("p");
@@ -21,7 +21,12 @@ export function manualEntry(search, list, residentsUrl, onChoose) {
     timer = setTimeout(refresh, 250);
   });
 
+  // What a scan here would record, as the server's Gate.status_after decides it: an
+  // entry-only gate records IN, an exit-only gate OUT, any other the opposite (IN first).
   function next(resident) {
+    const mode = gateMode();
+    if (mode === "entry") return "IN";
+    if (mode === "exit") return "OUT";
     return resident.status === "IN" ? "OUT" : "IN";
   }
 
