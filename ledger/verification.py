@@ -217,12 +217,12 @@ def chain_verify(*, from_index: int = 0, extra_checks: bool = True) -> Report:
     """
     if from_index < 0:
         raise ValueError("from_index must be 0 or more")
-    with _read_snapshot():
+    with read_snapshot():
         return _verify(from_index, extra_checks)
 
 
 @contextlib.contextmanager
-def _read_snapshot() -> Iterator[None]:
+def read_snapshot() -> Iterator[None]:
     """On PostgreSQL, verify inside one REPEATABLE READ, READ ONLY transaction.
 
     The head, the blocks and any extra check then see one consistent snapshot, and the

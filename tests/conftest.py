@@ -1,14 +1,20 @@
 """Shared fixtures. The suite runs twice: on SQLite, and on PostgreSQL (scripts/test)."""
 
+import io
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from ledger.models import ChainHead
@@ -187,3 +193,34 @@ def chain_head_held(*, release_after: float | None = None) -> Iterator[None]:
         holder.join()
         with connection.cursor() as cursor:
             cursor.execute("RESET lock_timeout")
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def audit(tmp_path, settings) -> Callable[..., tuple[int, dict[str, Any]]]:
+    """Export the chain (manage.py export_chain) and check the file with the standalone
+    verifier in a subprocess of its own, without Django, as an auditor would: (exit status,
+    its JSON report). ``keys``: give it the HMAC keys; ``from_index``: export from there."""
+
+    def run(*extra: str, keys: bool = True, from_index: int = 0) -> tuple[int, dict[str, Any]]:
+        out = tmp_path / "chain.jsonl.gz"
+        call_command(
+            "export_chain", "--out", str(out), "--from-index", str(from_index), stdout=io.StringIO()
+        )
+        args = [sys.executable, "-m", "ledger.audit", str(out), "--json", *extra]
+        if keys:
+            key_file = tmp_path / "hmac.keys"
+            key_file.write_text(
+                "".join(f"{key_id}:{key}\n" for key_id, key in settings.LEDGER_HMAC_KEYS.items())
+            )
+            args += ["--hmac-key-file", str(key_file)]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO")}
+        done = subprocess.run(
+            args, capture_output=True, text=True, cwd=REPO, env=environment, timeout=120
+        )
+        report = json.loads(done.stdout) if done.stdout.strip() else {"stderr": done.stderr}
+        return done.returncode, report
+
+    return run

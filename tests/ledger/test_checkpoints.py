@@ -1,7 +1,11 @@
 """Checkpoints catch what a chain alone cannot: truncation and rewrites by a key holder."""
 
+import base64
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -164,3 +168,85 @@ def test_keygen_never_overwrites_a_key(keys) -> None:
     assert "refusing to overwrite" in output
     assert keys[0].read_bytes() == before
     assert oct(keys[0].stat().st_mode & 0o777) == "0o600"
+
+
+# --- The same checks by the standalone verifier, on an export ----------------------------------
+
+
+def truncate_to(size: int, tamper) -> None:
+    """Delete the newest blocks and move the head back: a consistent, shorter chain."""
+    last = Block.objects.get(index=size - 1)
+    tamper('DELETE FROM ledger_block WHERE "index" >= %s', [size])
+    tamper(
+        "UPDATE ledger_chainhead SET size = %s, hash = %s, timestamp = %s",
+        [size, last.hash, last.timestamp],
+    )
+
+
+@pytest.mark.parametrize("removed", [1, 5, 10], ids=["newest", "newest-5", "all-but-genesis"])
+def test_truncation_is_caught_by_both_verifiers(checkpoint, keys, tamper, audit, removed):
+    truncate_to(11 - removed, tamper)
+    assert command("verify_chain")[0] == 0
+    assert audit()[0] == 0  # a consistent, shorter chain: only the checkpoint can tell
+
+    status, output = verify_against(checkpoint, keys[1])
+    audited, report = audit("--checkpoint", str(checkpoint), "--checkpoint-key", keys[1])
+
+    assert status == 1 and "block 10: checkpoint_truncated" in output
+    assert audited == 1
+    assert [(p["index"], p["code"]) for p in report["problems"]] == [(10, "checkpoint_truncated")]
+
+
+def test_a_rewrite_re_signed_with_the_hmac_key_is_caught_by_both(
+    checkpoint, keys, tamper, settings, audit
+) -> None:
+    hmac_key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
+    rows = list(Block.objects.order_by("index"))
+    prev_hash = rows[6].hash
+    for block in rows[7:]:
+        data = '{"n": "rewritten", "type": "test"}' if block.index == 7 else block.data
+        new_hash = crypto.block_hash(block.index, block.timestamp, data, prev_hash)
+        tamper(
+            "UPDATE ledger_block SET data = %s, prev_hash = %s, hash = %s, signature = %s "
+            'WHERE "index" = %s',
+            [data, prev_hash, new_hash, crypto.sign(hmac_key, new_hash), block.index],
+        )
+        prev_hash = new_hash
+    tamper("UPDATE ledger_chainhead SET hash = %s", [prev_hash])
+    assert audit()[0] == 0  # hashes, signatures and links all check out
+
+    audited, report = audit("--checkpoint", str(checkpoint), "--checkpoint-key", keys[1])
+
+    assert verify_against(checkpoint, keys[1])[0] == 1
+    assert audited == 1
+    assert [(p["index"], p["code"]) for p in report["problems"]] == [(10, "checkpoint_mismatch")]
+
+
+def test_a_checkpoint_with_a_flipped_byte_is_refused_by_both(checkpoint, keys, audit) -> None:
+    saved = json.loads(checkpoint.read_text())
+    signature = bytearray(base64.b64decode(saved["signature"]))
+    signature[0] ^= 1
+    saved["signature"] = base64.b64encode(bytes(signature)).decode()
+    checkpoint.write_text(json.dumps(saved))
+
+    status, output = verify_against(checkpoint, keys[1])
+    audited, report = audit("--checkpoint", str(checkpoint), "--checkpoint-key", keys[1])
+
+    assert status == 1 and "checkpoint_signature" in output
+    assert audited == 1
+    assert [p["code"] for p in report["problems"]] == ["checkpoint_signature"]
+
+
+def test_the_verifier_cannot_run_without_a_readable_file_or_a_trusted_key(
+    checkpoint, audit, tmp_path
+) -> None:
+    bad_key, report = audit("--checkpoint", str(checkpoint), "--checkpoint-key", "not-a-key")
+    no_file = subprocess.run(
+        [sys.executable, "-m", "ledger.audit", str(tmp_path / "missing.jsonl")],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+
+    assert bad_key == 2 and "Ed25519 public key" in report["stderr"]
+    assert no_file.returncode == 2 and "cannot audit" in no_file.stderr

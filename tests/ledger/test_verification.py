@@ -31,13 +31,24 @@ def verify() -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-def assert_detected_at(index: int, *codes: str) -> None:
+def assert_detected_at(index: int, *codes: str, audit=None) -> None:
+    """verify_chain finds ``codes`` at block ``index``; so does the standalone verifier on an
+    export of the chain (``audit``: the fixture), run in a subprocess of its own."""
     status, output = verify()
     assert status == 1, output
     assert f"block {index}:" in output, output
     report = chain_verify()
     found = {problem.code for problem in report.problems if problem.index == index}
     assert set(codes) <= found, report.problems
+    if audit is not None:
+        assert_audit_finds(audit, index, *codes)
+
+
+def assert_audit_finds(audit, index: int, *codes: str, **options) -> None:
+    status, report = audit(**options)
+    assert status == 1, report
+    found = {problem["code"] for problem in report["problems"] if problem["index"] == index}
+    assert set(codes) <= found, report
 
 
 @pytest.fixture
@@ -45,11 +56,15 @@ def ten(chain):
     return chain(10)  # blocks 0 (genesis) .. 10
 
 
-def test_an_untouched_chain_is_valid(ten) -> None:
+def test_an_untouched_chain_is_valid(ten, audit) -> None:
     status, output = verify()
 
     assert status == 0
     assert "Ledger valid: 11 blocks checked" in output
+    status, report = audit()
+    assert status == 0, report
+    assert (report["blocks"], report["head"]["size"]) == (11, 11)
+    assert report["signatures_checked"] is True
 
 
 @pytest.mark.parametrize(
@@ -66,13 +81,18 @@ def test_an_untouched_chain_is_valid(ten) -> None:
         ("subject", "6f1c2b7e-1f0a-4c1e-9d3a-0b8f9c7e5a11", ["format"]),
     ],
 )
-def test_it_detects_an_edited_field_of_a_middle_block(ten, tamper, column, value, codes) -> None:
+def test_it_detects_an_edited_field_of_a_middle_block(
+    ten, tamper, audit, column, value, codes
+) -> None:
     tamper(f'UPDATE ledger_block SET {column} = %s WHERE "index" = %s', [value, MIDDLE])
 
-    assert_detected_at(MIDDLE, *codes)
+    # type and subject are the database's indexed copies, not part of the block: an export
+    # has only the hashed fields, so only verify_chain can hold the copies to the data.
+    exported = column not in ("type", "subject")
+    assert_detected_at(MIDDLE, *codes, audit=audit if exported else None)
 
 
-def test_it_detects_data_that_is_not_json(ten, tamper) -> None:
+def test_it_detects_data_that_is_not_json(ten, tamper, audit) -> None:
     edit = ('UPDATE ledger_block SET data = %s WHERE "index" = %s', ["not json", MIDDLE])
     if connection.vendor == "postgresql":
         # The GIN index over data::jsonb (the field filters') refuses text that is not JSON;
@@ -82,31 +102,33 @@ def test_it_detects_data_that_is_not_json(ten, tamper) -> None:
         tamper("DROP INDEX ledger_block_data_gin")
     tamper(*edit)
 
-    assert_detected_at(MIDDLE, "format", "hash_mismatch")
+    assert_detected_at(MIDDLE, "format", "hash_mismatch", audit=audit)
 
 
-def test_an_edited_hash_also_breaks_the_next_link(ten, tamper) -> None:
+def test_an_edited_hash_also_breaks_the_next_link(ten, tamper, audit) -> None:
     tamper('UPDATE ledger_block SET hash = %s WHERE "index" = %s', ["0" * 64, MIDDLE])
 
-    assert_detected_at(MIDDLE + 1, "broken_link")
+    assert_detected_at(MIDDLE + 1, "broken_link", audit=audit)
 
 
-def test_it_detects_a_renumbered_block(ten, tamper) -> None:
+def test_it_detects_a_renumbered_block(ten, tamper, audit) -> None:
     tamper('UPDATE ledger_block SET "index" = 50 WHERE "index" = %s', [MIDDLE])
 
     status, output = verify()
     assert status == 1
     assert "block 5 is missing before block 6" in output
     assert "block 50" in output
+    # The export stops at the head: the audit sees the gap (block 50 is not exported).
+    assert_audit_finds(audit, MIDDLE + 1, "gap")
 
 
-def test_it_detects_a_deleted_middle_block(ten, tamper) -> None:
+def test_it_detects_a_deleted_middle_block(ten, tamper, audit) -> None:
     tamper('DELETE FROM ledger_block WHERE "index" = %s', [MIDDLE])
 
-    assert_detected_at(MIDDLE + 1, "gap", "broken_link")
+    assert_detected_at(MIDDLE + 1, "gap", "broken_link", audit=audit)
 
 
-def test_it_detects_a_forged_block_appended_without_the_key(ten, tamper) -> None:
+def test_it_detects_a_forged_block_appended_without_the_key(ten, tamper, audit) -> None:
     last = Block.objects.get(index=10)
     timestamp = crypto.format_timestamp(crypto.datetime.now(crypto.UTC))
     data = crypto.canonical_json({"type": "test", "n": "forged"})
@@ -121,11 +143,18 @@ def test_it_detects_a_forged_block_appended_without_the_key(ten, tamper) -> None
     assert status == 1
     assert "block 11 lies beyond the chain head" in output
 
-    tamper("UPDATE ledger_chainhead SET size = 12, hash = %s", [forged_hash])  # cover it up
-    assert_detected_at(11, "bad_signature")
+    tamper(  # cover it up
+        "UPDATE ledger_chainhead SET size = 12, hash = %s, timestamp = %s",
+        [forged_hash, timestamp],
+    )
+    assert_detected_at(11, "bad_signature", audit=audit)
+    # Without the HMAC key an auditor cannot tell: the forged block hashes and links.
+    status, report = audit(keys=False)
+    assert status == 0 and report["signatures_checked"] is False
+    assert any("signatures were not checked" in note for note in report["notes"])
 
 
-def test_it_detects_a_forged_block_inserted_in_the_middle(ten, tamper) -> None:
+def test_it_detects_a_forged_block_inserted_in_the_middle(ten, tamper, audit) -> None:
     tamper('UPDATE ledger_block SET "index" = "index" + 100 WHERE "index" > %s', [MIDDLE])
     tamper('UPDATE ledger_block SET "index" = "index" - 99 WHERE "index" > 100')
     data = crypto.canonical_json({"type": "test", "n": "inserted"})
@@ -138,20 +167,20 @@ def test_it_detects_a_forged_block_inserted_in_the_middle(ten, tamper) -> None:
         [MIDDLE + 1, timestamp, data, "1" * 64, forged_hash, "2" * 64],
     )
 
-    assert_detected_at(MIDDLE + 1, "hash_mismatch", "bad_signature")
-    assert_detected_at(MIDDLE + 2, "hash_mismatch", "broken_link")
+    assert_detected_at(MIDDLE + 1, "hash_mismatch", "bad_signature", audit=audit)
+    assert_detected_at(MIDDLE + 2, "hash_mismatch", "broken_link", audit=audit)
 
 
-def test_it_detects_two_swapped_blocks(ten, tamper) -> None:
+def test_it_detects_two_swapped_blocks(ten, tamper, audit) -> None:
     tamper('UPDATE ledger_block SET "index" = 1000 WHERE "index" = 4')
     tamper('UPDATE ledger_block SET "index" = 4 WHERE "index" = 5')
     tamper('UPDATE ledger_block SET "index" = 5 WHERE "index" = 1000')
 
-    assert_detected_at(4, "hash_mismatch", "broken_link")
-    assert_detected_at(5, "hash_mismatch", "broken_link")
+    assert_detected_at(4, "hash_mismatch", "broken_link", audit=audit)
+    assert_detected_at(5, "hash_mismatch", "broken_link", audit=audit)
 
 
-def test_it_detects_a_chain_verified_with_the_wrong_key(ten, settings) -> None:
+def test_it_detects_a_chain_verified_with_the_wrong_key(ten, settings, audit) -> None:
     settings.LEDGER_HMAC_KEYS = {settings.LEDGER_SIGNING_KEY_ID: "not the key that signed"}
 
     report = chain_verify()
@@ -159,6 +188,9 @@ def test_it_detects_a_chain_verified_with_the_wrong_key(ten, settings) -> None:
     assert report.problem_count == 11
     assert {p.code for p in report.problems} == {"bad_signature"}
     assert verify()[0] == 1
+    status, audited = audit()
+    assert status == 1 and audited["problem_count"] == 11
+    assert {p["code"] for p in audited["problems"]} == {"bad_signature"}
 
 
 @pytest.mark.parametrize(
@@ -169,15 +201,18 @@ def test_it_detects_a_chain_verified_with_the_wrong_key(ten, settings) -> None:
         ("hash = '" + "e" * 64 + "'", "head hash differs from the last block's hash"),
     ],
 )
-def test_it_detects_an_edited_head_row(ten, tamper, assignment, message) -> None:
+def test_it_detects_an_edited_head_row(ten, tamper, audit, assignment, message) -> None:
     tamper(f"UPDATE ledger_chainhead SET {assignment}")
 
     status, output = verify()
     assert status == 1
     assert message in output
+    # The export's trailer carries the head: the audit sees the same contradiction.
+    status, report = audit()
+    assert status == 1 and {p["code"] for p in report["problems"]} == {"head_mismatch"}
 
 
-def test_it_detects_time_going_backwards_even_when_re_signed(ten, tamper, settings) -> None:
+def test_it_detects_time_going_backwards_even_when_re_signed(ten, tamper, audit, settings) -> None:
     # Someone holding the key re-signs block 5 with an earlier time: only the order shows it.
     key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
     block = Block.objects.get(index=MIDDLE)
@@ -188,10 +223,12 @@ def test_it_detects_time_going_backwards_even_when_re_signed(ten, tamper, settin
         [earlier, new_hash, crypto.sign(key, new_hash), MIDDLE],
     )
 
-    assert_detected_at(MIDDLE, "timestamp_backwards")
+    assert_detected_at(MIDDLE, "timestamp_backwards", audit=audit)
 
 
-def test_truncation_with_a_matching_head_is_beyond_what_a_chain_can_show(ten, tamper) -> None:
+def test_truncation_with_a_matching_head_is_beyond_what_a_chain_can_show(
+    ten, tamper, audit
+) -> None:
     # Threat 2 in DESIGN: deleting the newest blocks and moving the head back leaves a
     # valid, shorter chain. Only a checkpoint kept outside the database can tell.
     block_9 = Block.objects.get(index=9)
@@ -202,6 +239,7 @@ def test_truncation_with_a_matching_head_is_beyond_what_a_chain_can_show(ten, ta
     )
 
     assert verify()[0] == 0
+    assert audit()[0] == 0
 
 
 def test_an_incremental_run_checks_from_the_given_index(ten, tamper) -> None:
