@@ -55,8 +55,9 @@ def test_an_export_from_an_index_verifies_and_says_what_it_did_not_check(chain, 
     export(path, "--from-index", "6")
     result = audit.audit_export(audit.export_lines(path))
 
-    assert result.valid and result.blocks == 5 and result.from_index == 6
-    assert any("link to the block before" in note for note in result.notes)
+    # Block 5 anchors the link to 6, as verify_chain --from-index 6 re-checks it.
+    assert result.valid and result.blocks == 6 and result.from_index == 6
+    assert any("starts at block 5" in note for note in result.notes)
 
 
 def test_a_file_cut_short_is_caught(chain, tmp_path) -> None:
@@ -70,7 +71,10 @@ def test_a_file_cut_short_is_caught(chain, tmp_path) -> None:
 
     assert [p["code"] for p in without_trailer.problems] == ["head_mismatch"]
     assert "cut short" in without_trailer.problems[0]["message"]
-    assert [(p["index"], p["code"]) for p in without_newest.problems] == [(5, "head_mismatch")]
+    assert [(p["index"], p["code"]) for p in without_newest.problems] == [
+        (None, "format"),  # the trailer counts 6 blocks
+        (5, "head_mismatch"),
+    ]
 
 
 def test_a_failed_export_leaves_no_file(chain, tmp_path) -> None:
