@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from residents import search
 from residents.errors import ScanRefused
@@ -129,16 +130,19 @@ class Resident(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Saves the row with its derived columns up to date (like auto_now: this row's own
         columns; nothing else is written). Saving any of name, room, email or phone by
-        ``update_fields`` saves the derived columns with them."""
-        self.derive()
+        ``update_fields`` saves the derived columns with them; a save of other fields (a
+        scan's status) derives nothing."""
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and self.SEARCHED.intersection(update_fields):
+        if update_fields is None:
+            self.derive()
+        elif self.SEARCHED.intersection(update_fields):
+            self.derive()
             kwargs["update_fields"] = [*update_fields, *self.DERIVED]
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
         """Dates a person could have moved in on: not before 1900, not years ahead."""
-        latest = date.today() + timedelta(days=2 * 366)
+        latest = timezone.localdate() + timedelta(days=2 * 366)
         if self.move_in_date and not date(1900, 1, 1) <= self.move_in_date <= latest:
             raise ValidationError(
                 {"move_in_date": f"Enter a move-in date between 1900-01-01 and {latest}."}

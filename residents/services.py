@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -88,8 +89,7 @@ def resident_register(
     resident = Resident(
         name=_clean(name), room=_clean(room), created_by=_user(by), **_cleaned(dict(details))
     )
-    _refuse_a_taken_email(resident)
-    resident.full_clean(exclude=["photo", "voice_sample", "created_by"])
+    _full_clean(resident)
     if photo is not None:
         photo = _photo_checked(photo, resident, same_face_confirmed)
     with (
@@ -132,9 +132,7 @@ def resident_update(
         changed = [field for field, value in cleaned.items() if getattr(current, field) != value]
         for field in changed:
             setattr(current, field, cleaned[field])
-        if "email" in changed:
-            _refuse_a_taken_email(current)
-        current.full_clean(exclude=["photo", "voice_sample", "created_by"])
+        _full_clean(current)
         replaced, enrolled = [], []
         if photo is not None:
             replaced.append(current.photo.name)
@@ -254,12 +252,22 @@ def _log(resident: Resident, kind: str, by: Staff, **extra: str | list[str] | in
     )
 
 
-def _refuse_a_taken_email(resident: Resident) -> None:
-    if resident.email and selectors.email_taken(resident.email, exclude=resident.pk):
-        raise ResidentError(
-            "duplicate_email",
-            f"Another resident already has the email address {resident.email}.",
-        )
+def _full_clean(resident: Resident) -> None:
+    """The model's validation, the email's unique constraint included: a taken address is
+    the service's duplicate_email refusal, not a bare validation error."""
+    try:
+        resident.full_clean(exclude=["photo", "voice_sample", "created_by"])
+    except ValidationError as exc:
+        general = exc.error_dict.get(NON_FIELD_ERRORS, []) if hasattr(exc, "error_dict") else []
+        if any(error.code == "duplicate_email" for error in general):
+            raise _email_taken(resident) from exc
+        raise
+
+
+def _email_taken(resident: Resident) -> ResidentError:
+    return ResidentError(
+        "duplicate_email", f"Another resident already has the email address {resident.email}."
+    )
 
 
 @contextlib.contextmanager
@@ -271,9 +279,7 @@ def _email_taken_on_race(resident: Resident) -> Iterator[None]:
         taken = resident.email and selectors.email_taken(resident.email, exclude=resident.pk)
         if "residents_email_unique" not in str(exc) and not taken:
             raise
-        raise ResidentError(
-            "duplicate_email", f"Another resident already has the email address {resident.email}."
-        ) from exc
+        raise _email_taken(resident) from exc
 
 
 def _photo_checked(photo: Photo, resident: Resident, same_face_confirmed: bool) -> Photo:

@@ -1,6 +1,6 @@
 """Staff pages for residents and their passes. Thin: forms validate, services write."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
@@ -110,45 +110,61 @@ def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
 @permission_required("residents.deactivate_resident", raise_exception=True)
 @require_POST
 def resident_reactivate(request: HttpRequest, pk: str) -> HttpResponse:
-    resident = get_object_or_404(Resident, pk=pk)
-    try:
-        services.resident_reactivate(resident=resident, by=request.user)
-    except ResidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, f"{resident.name} moved back in. Print their new pass: the old one stays void."
-        )
-    return redirect("residents:detail", resident.pk)
+    return _resident_action(
+        request,
+        pk,
+        services.resident_reactivate,
+        lambda resident: (
+            f"{resident.name} moved back in. Print their new pass: the old one stays void."
+        ),
+    )
 
 
 @login_required
 @permission_required("residents.change_resident", raise_exception=True)
 @require_POST
 def resident_status(request: HttpRequest, pk: str) -> HttpResponse:
-    resident = get_object_or_404(Resident, pk=pk)
     status = request.POST.get("status", "")
-    try:
-        services.resident_status_set(resident=resident, by=request.user, status=status)
-    except ResidentError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{resident.name} is now marked {status}.")
-    return redirect("residents:detail", resident.pk)
+    return _resident_action(
+        request,
+        pk,
+        services.resident_status_set,
+        lambda resident: f"{resident.name} is now marked {status}.",
+        status=status,
+    )
 
 
 @login_required
 @permission_required("residents.reissue_pass", raise_exception=True)
 @require_POST
 def pass_reissue(request: HttpRequest, pk: str) -> HttpResponse:
+    return _resident_action(
+        request,
+        pk,
+        services.pass_reissue,
+        lambda resident: "New pass issued. Older printouts no longer open the gate.",
+        then="residents:pass",
+    )
+
+
+def _resident_action(
+    request: HttpRequest,
+    pk: str,
+    service: Callable[..., Resident],
+    done: Callable[[Resident], str],
+    *,
+    then: str = "residents:detail",
+    **arguments: Any,
+) -> HttpResponse:
+    """A button's POST: run the service, say what it did or why not, go back."""
     resident = get_object_or_404(Resident, pk=pk)
     try:
-        services.pass_reissue(resident=resident, by=request.user)
+        service(resident=resident, by=request.user, **arguments)
     except ResidentError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "New pass issued. Older printouts no longer open the gate.")
-    return redirect("residents:pass", resident.pk)
+        messages.success(request, done(resident))
+    return redirect(then, resident.pk)
 
 
 @login_required

@@ -6,9 +6,10 @@ import io
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 
-from ledger import audit
+from ledger import audit, crypto
 from ledger.models import Block
 from ledger.verification import chain_verify
 
@@ -59,14 +60,8 @@ def test_an_export_from_the_end_of_the_chain_is_valid(chain, tmp_path) -> None:
 def test_a_checkpoint_before_the_export_cannot_pass_unchecked(chain, tmp_path) -> None:
     chain(10)
     lines = exported(tmp_path, "--from-index", "6")
-    checkpoint = {"chain": "hostel-ledger", "size": 3, "head_hash": "a" * 64, "created": "x"}
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from ledger import crypto
-
     private = Ed25519PrivateKey.generate()
     signed = crypto.checkpoint_sign(private, size=3, head_hash="a" * 64, created="x")
-    assert checkpoint.items() <= signed.items()
 
     found = codes(
         lines, checkpoints=[("old", signed)], checkpoint_key=crypto.public_key_b64(private)

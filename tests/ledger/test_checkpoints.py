@@ -43,6 +43,24 @@ def checkpoint(chain, keys, tmp_path):
     return path
 
 
+def rewrite_from(index: int, tamper, settings) -> None:
+    """Rewrite block ``index``'s data, then re-hash and re-sign it and every block after it
+    with the HMAC key, head included: what someone holding the key could do."""
+    hmac_key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
+    rows = list(Block.objects.order_by("index"))
+    prev_hash = rows[index - 1].hash
+    for block in rows[index:]:
+        data = '{"n": "rewritten", "type": "test"}' if block.index == index else block.data
+        new_hash = crypto.block_hash(block.index, block.timestamp, data, prev_hash)
+        tamper(
+            "UPDATE ledger_block SET data = %s, prev_hash = %s, hash = %s, signature = %s "
+            'WHERE "index" = %s',
+            [data, prev_hash, new_hash, crypto.sign(hmac_key, new_hash), block.index],
+        )
+        prev_hash = new_hash
+    tamper("UPDATE ledger_chainhead SET hash = %s", [prev_hash])
+
+
 def verify_against(path, public_key) -> tuple[int, str]:
     return command("verify_chain", "--checkpoint", str(path), "--checkpoint-key", public_key)
 
@@ -81,19 +99,7 @@ def test_it_catches_truncation_that_the_chain_alone_cannot(checkpoint, keys, tam
 def test_it_catches_history_rewritten_by_someone_holding_the_hmac_key(
     checkpoint, keys, tamper, settings
 ) -> None:
-    hmac_key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
-    rows = list(Block.objects.order_by("index"))
-    prev_hash = rows[2].hash
-    for block in rows[3:]:  # rewrite block 3, then re-hash and re-sign everything after it
-        data = '{"n": "rewritten", "type": "test"}' if block.index == 3 else block.data
-        new_hash = crypto.block_hash(block.index, block.timestamp, data, prev_hash)
-        tamper(
-            "UPDATE ledger_block SET data = %s, prev_hash = %s, hash = %s, signature = %s "
-            'WHERE "index" = %s',
-            [data, prev_hash, new_hash, crypto.sign(hmac_key, new_hash), block.index],
-        )
-        prev_hash = new_hash
-    tamper("UPDATE ledger_chainhead SET hash = %s", [prev_hash])
+    rewrite_from(3, tamper, settings)
     assert command("verify_chain")[0] == 0  # every hash, signature and link checks out
 
     status, output = verify_against(checkpoint, keys[1])
@@ -200,19 +206,7 @@ def test_truncation_is_caught_by_both_verifiers(checkpoint, keys, tamper, audit,
 def test_a_rewrite_re_signed_with_the_hmac_key_is_caught_by_both(
     checkpoint, keys, tamper, settings, audit
 ) -> None:
-    hmac_key = settings.LEDGER_HMAC_KEYS[settings.LEDGER_SIGNING_KEY_ID].encode()
-    rows = list(Block.objects.order_by("index"))
-    prev_hash = rows[6].hash
-    for block in rows[7:]:
-        data = '{"n": "rewritten", "type": "test"}' if block.index == 7 else block.data
-        new_hash = crypto.block_hash(block.index, block.timestamp, data, prev_hash)
-        tamper(
-            "UPDATE ledger_block SET data = %s, prev_hash = %s, hash = %s, signature = %s "
-            'WHERE "index" = %s',
-            [data, prev_hash, new_hash, crypto.sign(hmac_key, new_hash), block.index],
-        )
-        prev_hash = new_hash
-    tamper("UPDATE ledger_chainhead SET hash = %s", [prev_hash])
+    rewrite_from(7, tamper, settings)
     assert audit()[0] == 0  # hashes, signatures and links all check out
 
     audited, report = audit("--checkpoint", str(checkpoint), "--checkpoint-key", keys[1])

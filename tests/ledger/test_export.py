@@ -79,10 +79,13 @@ def test_a_file_cut_short_is_caught(chain, tmp_path) -> None:
 
 def test_a_failed_export_leaves_no_file(chain, tmp_path) -> None:
     chain(3)
-    target = tmp_path / "missing-directory" / "chain.jsonl"
+    target = tmp_path / "chain.jsonl"
+    target.mkdir()  # the whole file is written, then the rename onto a directory fails
+    (target / "kept").write_text("not touched")
 
     with pytest.raises(CommandError) as failed:
         export(target)
 
     assert failed.value.returncode == 2
-    assert not target.parent.exists() or not any(target.parent.iterdir())
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["chain.jsonl"]  # no .partial
+    assert [path.name for path in target.iterdir()] == ["kept"]
