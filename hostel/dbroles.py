@@ -3,15 +3,20 @@
 The application never needs to own its tables, and must not: the table owner can disable
 the ledger's append-only trigger. It needs SELECT, INSERT, UPDATE and DELETE on the tables it
 manages (logging out deletes a session; a login resets its failed attempts), but only
-appends to the ledger's, and never deletes a resident (residents move out).
+appends to the ledger's, and never deletes a resident (residents move out). Archiving old
+blocks (manage.py archive_chain) deletes them: run it as the tables' owner, as migrate is;
+the application's role only reads the archive's records.
 """
 
 import re
 
 DEFAULT = "SELECT, INSERT, UPDATE, DELETE"
 LIMITED = {
+    "ledger_archivesegment": "SELECT",
     "ledger_block": "SELECT, INSERT",
     "ledger_chainhead": "SELECT, INSERT, UPDATE",
+    "ledger_checkpoint": "SELECT, INSERT",
+    "ledger_treenode": "SELECT, INSERT",
     "ledger_verificationrun": "SELECT, INSERT",
     "residents_resident": "SELECT, INSERT, UPDATE",
 }

@@ -128,6 +128,12 @@ LEDGER_APPEND_ATTEMPTS = env.int("LEDGER_APPEND_ATTEMPTS", default=8)
 # The Ed25519 public key (base64) that checkpoints must be signed with; its private key is
 # held away from this server. Empty: verify_chain --checkpoint needs --checkpoint-key.
 LEDGER_CHECKPOINT_PUBLIC_KEY = env.str("LEDGER_CHECKPOINT_PUBLIC_KEY", default="")
+# Witnesses (python -m ledger.witness, run by others) that `ledger_checkpoint create` asks to
+# cosign each checkpoint, and their public keys by name, for verify_chain's split-view check:
+# LEDGER_WITNESS_URLS=https://w1.example/,https://w2.example/
+# LEDGER_WITNESS_KEYS=it-office=BASE64,parents=BASE64
+LEDGER_WITNESS_URLS = env.list("LEDGER_WITNESS_URLS", default=[])
+LEDGER_WITNESS_KEYS = env.dict("LEDGER_WITNESS_KEYS", default={})
 
 # --- Auth, i18n, files ----------------------------------------------------------------------
 

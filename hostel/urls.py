@@ -49,6 +49,10 @@ api_urlpatterns = [
     *api_path("occupancy", scan_api.OccupancyApi.as_view(), "api-occupancy"),
     *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
+    *api_path(
+        "ledger/consistency", ledger_api.LedgerConsistencyApi.as_view(), "api-ledger-consistency"
+    ),
+    *api_path("ledger/<int:index>/proof", ledger_api.LedgerProofApi.as_view(), "api-ledger-proof"),
     *api_path("schema", SpectacularJSONAPIView.as_view(), "api-schema"),
     *api_path(  # a page for people: anonymous visitors are sent to log in
         "docs",

@@ -1,4 +1,4 @@
-"""The ledger over the REST API: the event list and a verification."""
+"""The ledger over the REST API: the event list, a verification, receipts and proofs."""
 
 from typing import Any
 
@@ -16,6 +16,7 @@ from hostel.schema import paginated
 from ledger import registry, selectors, services
 from ledger.forms import filter_arguments, type_choices
 from ledger.models import Block, VerificationRun
+from ledger.receipts import consistency_between, receipt_block, receipt_for
 
 
 class BlockOutputSerializer(serializers.ModelSerializer):
@@ -122,3 +123,88 @@ class LedgerVerifyApi(APIView):
         if run is None:
             raise NotFound("The run finished but could not be recorded; see the server log.")
         return Response(VerificationOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class ReceiptBlockSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    timestamp = serializers.CharField()
+    data = serializers.CharField(help_text="the stored text, exactly as hashed")  # type: ignore[assignment]
+    prev_hash = serializers.CharField()
+    hash = serializers.CharField()
+    signature = serializers.CharField()
+    key_id = serializers.CharField()
+
+
+class SignedCheckpointSerializer(serializers.Serializer):
+    chain = serializers.CharField()
+    size = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    tree_root = serializers.CharField()
+    created = serializers.CharField()
+    public_key = serializers.CharField()
+    signature = serializers.CharField()
+    cosignatures = serializers.ListField(child=serializers.DictField(), required=False)
+
+
+class ReceiptOutputSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    block = ReceiptBlockSerializer()
+    tree_size = serializers.IntegerField()
+    inclusion_proof = serializers.ListField(child=serializers.CharField())
+    checkpoint = SignedCheckpointSerializer()
+
+
+class ConsistencyOutputSerializer(serializers.Serializer):
+    old_checkpoint = SignedCheckpointSerializer()
+    new_checkpoint = SignedCheckpointSerializer()
+    consistency_proof = serializers.ListField(child=serializers.CharField())
+
+
+class LedgerProofApi(APIView):
+    """A block's receipt: the block, its RFC 9162 inclusion proof in the latest checkpoint's
+    Merkle tree, and that signed checkpoint (`python -m ledger.audit --receipt` checks it)."""
+
+    permission_classes = [IsAuthenticated, has_perm("ledger.view_block")]
+
+    @extend_schema(
+        operation_id="ledger_proof",
+        responses={
+            200: OpenApiResponse(
+                ReceiptOutputSerializer, description="The receipt (docs/ledger-format.md)."
+            ),
+            404: OpenApiResponse(description="No such block."),
+            409: OpenApiResponse(description="Not in a checkpoint yet, or no proof now."),
+            410: OpenApiResponse(description="The block is archived."),
+        },
+    )
+    def get(self, request: Request, index: int) -> Response:
+        return Response(receipt_for(receipt_block(index)))
+
+
+class ConsistencyInputSerializer(serializers.Serializer):
+    old = serializers.IntegerField(min_value=1, max_value=2**62)
+    new = serializers.IntegerField(min_value=1, max_value=2**62)
+
+
+class LedgerConsistencyApi(APIView):
+    """An RFC 9162 consistency proof between two recorded checkpoints (?old=SIZE&new=SIZE):
+    the later tree extends the earlier one, nothing in it rewritten. For auditors."""
+
+    permission_classes = [IsAuthenticated, has_perm("ledger.verify_chain")]
+
+    @extend_schema(
+        operation_id="ledger_consistency",
+        parameters=[ConsistencyInputSerializer],
+        responses={
+            200: OpenApiResponse(
+                ConsistencyOutputSerializer, description="Both checkpoints and the proof."
+            ),
+            404: OpenApiResponse(description="No checkpoint of that size."),
+            409: OpenApiResponse(description="No proof can be made now."),
+        },
+    )
+    def get(self, request: Request) -> Response:
+        sizes = ConsistencyInputSerializer(data=request.query_params)
+        sizes.is_valid(raise_exception=True)
+        old, new = sizes.validated_data["old"], sizes.validated_data["new"]
+        return Response(consistency_between(old, new))

@@ -1,14 +1,18 @@
 """The auditor's verifier: checks an exported chain without our server, our database or
-Django. It needs only Python's standard library, `cryptography` and ledger/crypto.py (pure:
-copy the two files anywhere and run `python -m ledger.audit`).
+Django. It needs only Python's standard library, `cryptography` and the pure modules
+ledger/crypto.py, ledger/merkle.py and ledger/audit_checks.py (copy the ledger folder's
+__init__.py and these four files anywhere and run `python -m ledger.audit`).
 
     python -m ledger.audit FILE [--hmac-key-file F] [--checkpoint FILE ...]
-                                [--checkpoint-key BASE64] [--json]
+                                [--checkpoint-key BASE64] [--archive DIR] [--json]
 
 FILE is what `manage.py export_chain` wrote: one block per line as JSON, then a trailer line
-(gzip when the name ends in .gz). docs/ledger-format.md describes the formats and the steps,
+(gzip when the name ends in .gz). When the chain's older blocks are archived
+(`manage.py archive_chain`), the trailer says so, and --archive DIR checks the segments there
+and the export as one chain. docs/ledger-format.md describes the formats and the steps,
 which this module follows without sharing any code with the server's verification
-(ledger.verification) beyond the formulas in ledger.crypto: it is a second reading.
+(ledger.verification) beyond the formulas in ledger.crypto and ledger.merkle: it is a
+second reading.
 
 Without the HMAC keys (an outside auditor has none) it checks formats, hashes, links,
 indexes, timestamps, the trailer and checkpoints, and says that signatures were not checked;
@@ -19,70 +23,38 @@ run (an unreadable file or key).
 
 import argparse
 import gzip
-import hashlib
-import hmac
 import json
 import re
 import sys
 import zlib
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from ledger import crypto
+from ledger.audit_checks import (
+    BLOCK_FIELDS,
+    KEY_ID,
+    Audit,
+    Walk,
+    checkpoint_check,
+    is_text,
+    receipt_check,
+    strict_json,
+)
+
+__all__ = ["BLOCK_FIELDS", "Audit", "AuditError", "audit_export", "export_lines", "main"]
 
 EXPORT_FORMAT = "hostel-ledger-export/1"
-BLOCK_FIELDS = ("index", "timestamp", "data", "prev_hash", "hash", "signature", "key_id")
-GENESIS_DATA = crypto.canonical_json({"type": "genesis"})
-MAX_PROBLEMS_KEPT = 1000
+ARCHIVE_FORMAT = "hostel-ledger-archive/1"
 MAX_LINE = 16 * 1024 * 1024  # characters: no real block comes near
-RECENT = 1024  # blocks remembered for the head's check (blocks past the head are reported)
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew, as verify_chain allows
-SIGNATURE = re.compile(r"[0-9a-f]{64}")
-KEY_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+SEGMENT = re.compile(r"segment-([0-9]{6})\.jsonl\.gz")
 
 
 class AuditError(Exception):
     """The audit could not run (exit status 2); the message says why."""
-
-
-@dataclass
-class Audit:
-    """What the audit found, in verify_chain's report shape (plus what was not checked)."""
-
-    from_index: int = 0
-    blocks: int = 0
-    head_size: int = 0
-    head_hash: str = ""
-    signatures_checked: bool = False
-    problem_count: int = 0
-    problems: list[dict[str, Any]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return self.problem_count == 0
-
-    def add(self, index: int | None, code: str, message: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS_KEPT:
-            self.problems.append({"index": index, "code": code, "message": message})
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "valid": self.valid,
-            "from_index": self.from_index,
-            "blocks": self.blocks,
-            "head": {"size": self.head_size, "hash": self.head_hash},
-            "signatures_checked": self.signatures_checked,
-            "problem_count": self.problem_count,
-            "problems": self.problems,
-            "notes": self.notes,
-        }
 
 
 def audit_export(
@@ -91,146 +63,159 @@ def audit_export(
     keys: dict[str, bytes] | None = None,
     checkpoints: Sequence[tuple[str, dict[str, Any]]] = (),
     checkpoint_key: str = "",
+    archived: dict[str, Any] | None = None,
+    archive: Path | None = None,
 ) -> Audit:
     """Check an export's lines; ``keys`` (HMAC keys by id) to check signatures too, and
-    ``checkpoints`` (name, parsed file) against the trusted ``checkpoint_key``."""
-    audit = Audit(signatures_checked=keys is not None)
-    hashes: dict[int, str] = {}  # the checkpoints' blocks only: kept to compare at the end
-    wanted = {c.get("size", 0) - 1 for _, c in checkpoints if type(c.get("size")) is int}
-    recent: deque[tuple[int, str, str]] = deque(maxlen=RECENT)  # for the head's block
-    first: int | None = None
-    expected: int | None = None
-    last_index: int | None = None
-    last_hash: str | None = None
-    last_timestamp = ""
-    trailer: dict[str, Any] | None = None
-    for number, line in enumerate(lines, start=1):
-        if trailer is not None:
-            audit.add(None, "format", f"line {number} follows the trailer")
-            break
-        row = _strict_json(line)
-        if isinstance(row, dict) and set(row) == {"trailer"}:
-            trailer = row["trailer"] if isinstance(row["trailer"], dict) else {}
-            continue
-        if not isinstance(row, dict) or set(row) != set(BLOCK_FIELDS):
-            audit.add(None, "format", f"line {number} is not a block ({', '.join(BLOCK_FIELDS)})")
-            continue
-        index = row["index"]
-        texts = [row[name] for name in BLOCK_FIELDS[1:]]
-        if type(index) is not int or index < 0 or not all(_is_text(t) for t in texts):
-            audit.add(None, "format", f"line {number}: index must be a number, the rest text")
-            continue
-        timestamp, data, prev_hash, stored_hash, signature, key_id = texts
-        if expected is None:
-            expected = first = index
-        audit.blocks += 1
-        if index != expected:
-            _sequence_problem(audit, index, expected, last_index)
-        if not crypto.TIMESTAMP.fullmatch(timestamp):
-            audit.add(index, "format", f"timestamp {timestamp!r} is not RFC 3339 UTC with µs")
-        parsed = _strict_json(data)
-        if not isinstance(parsed, dict) or not _is_text(parsed.get("type")):
-            audit.add(index, "format", 'data is not a JSON object with a "type"')
-        if index == 0 and (prev_hash != crypto.GENESIS_PREV_HASH or data != GENESIS_DATA):
-            audit.add(index, "format", 'block 0 is not the genesis block {"type": "genesis"}')
-        if not SIGNATURE.fullmatch(signature) or not KEY_ID.fullmatch(key_id):
-            audit.add(index, "format", "signature or key id is not in its format")
-        computed = hashlib.sha256((str(index) + timestamp + data + prev_hash).encode()).hexdigest()
-        if computed != stored_hash:
-            if crypto.HEX64.fullmatch(stored_hash):
-                audit.add(index, "hash_mismatch", "stored hash does not match the contents")
-            else:
-                audit.add(index, "format", "hash is not 64 lowercase hex digits")
-        if keys is not None:
-            key = keys.get(key_id)
-            if key is None:
-                audit.add(index, "unknown_key", f"signed with unknown key id {key_id!r}")
-            elif hmac.digest(key, stored_hash.encode(), "sha256").hex() != signature:
-                audit.add(index, "bad_signature", f"signature does not verify with key {key_id!r}")
-        if last_hash is not None and prev_hash != last_hash:
-            if index > 0 and not crypto.HEX64.fullmatch(prev_hash):
-                audit.add(index, "format", "prev_hash is not 64 lowercase hex digits")
-            audit.add(index, "broken_link", f"prev_hash does not match block {last_index}'s hash")
-        if timestamp < last_timestamp:
-            audit.add(
-                index, "timestamp_backwards", f"timestamp goes back before block {last_index}"
-            )
-        if index in wanted:
-            hashes[index] = stored_hash
-        recent.append((index, stored_hash, timestamp))
-        last_index, last_hash, last_timestamp = index, stored_hash, timestamp
-        expected = index + 1
+    ``checkpoints`` (name, parsed file) against the trusted ``checkpoint_key``.
 
-    _check_trailer(audit, trailer, first, last_index, recent)
+    ``archived`` is the export trailer's "archived" object when the chain's older blocks
+    are archived (read first: export_trailer()); then the segments in ``archive`` are
+    checked before the export, as one chain, or without it the export is linked to the
+    anchor the trailer names."""
+    audit = Audit(signatures_checked=keys is not None)
+    checkpoints = list(checkpoints)
+    if archived is not None and archive is not None:
+        checkpoints += _segment_checkpoints(audit, archive, archived, bool(checkpoint_key))
+    sizes = {c["size"] for _, c in checkpoints if type(c.get("size")) is int and c["size"] > 0}
+    walk = Walk(audit, keys=keys, hashes_wanted={size - 1 for size in sizes}, roots_wanted=sizes)
+    if archived is not None:
+        _walk_archive(walk, archived, archive)
+    trailer, count = walk.lines(lines, "the export")
+    _check_trailer(audit, walk, trailer, count)
+    if archived is not None and archive is not None:
+        audit.from_index = 0  # the segments and the export: the whole chain
     for name, checkpoint in checkpoints:
-        _check_checkpoint(audit, name, checkpoint, checkpoint_key, hashes, first, last_index)
+        checkpoint_check(walk, name, checkpoint, checkpoint_key)
     if keys is None:
         audit.notes.append(
             "signatures were not checked (no HMAC key given): anyone could have re-hashed "
             "the chain; only a checkpoint or the key holder's check rules that out"
         )
-    if first:
+    if walk.file_first and archived is None:
         audit.notes.append(
-            f"the export starts at block {first}: its link to the block before was not checked"
+            f"the export starts at block {walk.file_first}: its link to the block before was "
+            "not checked"
         )
     return audit
 
 
-def _strict_json(text: str) -> Any:
-    """``text`` parsed as strict JSON (no NaN or Infinity, no repeated key, valid Unicode,
-    nesting within reason); None when it is not."""
-    try:
-        text.encode()  # a lone surrogate is not text any verifier can hash
-        parsed = json.loads(text, parse_constant=_refuse, object_pairs_hook=_unique)
-        if SURROGATE_ESCAPE.search(text):  # nor is one written as an escape
-            json.dumps(parsed, ensure_ascii=False).encode()
-        return parsed
-    except (ValueError, RecursionError, UnicodeError):
-        return None
-
-
-def _refuse(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    keys = [key for key, _ in pairs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a key appears twice")
-    return dict(pairs)
-
-
-def _is_text(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeError:
-        return False
-    return True
-
-
-def _sequence_problem(audit: Audit, index: int, expected: int, last_index: int | None) -> None:
-    if last_index is not None and index == last_index:
-        audit.add(index, "duplicate", f"block {index} appears more than once")
-    elif index > expected:
-        missing = (
-            f"block {expected} is"
-            if index == expected + 1
-            else f"blocks {expected}..{index - 1} are"
+def _walk_archive(walk: Walk, archived: dict[str, Any], archive: Path | None) -> None:
+    audit = walk.audit
+    last = archived.get("last_index")
+    if type(last) is not int or type(archived.get("segments")) is not int:
+        audit.add(None, "format", "the trailer's archived object is not in its format")
+        return
+    if archive is None:
+        audit.notes.append(
+            f"blocks 0..{last} are archived in {archived['segments']} segment(s), which were "
+            "not checked: give --archive DIR to check them with the export as one chain"
         )
-        audit.add(index, "gap", f"{missing} missing before block {index}")
-    else:
-        audit.add(index, "order", f"block {index} comes after block {last_index}")
+        walk.seed(
+            last,
+            str(archived.get("last_hash")),
+            str(archived.get("last_timestamp")),
+            archived.get("tree_frontier"),
+        )
+        return
+    last_present = max(_segment_numbers(archive), default=0)
+    for number in range(1, archived["segments"] + 1):
+        path = archive / segment_name(number)
+        if number > last_present:  # one problem for them all, however many are claimed
+            audit.add(
+                None,
+                "archive_missing",
+                f"segments {number}..{archived['segments']} are not in {archive}",
+            )
+            walk.tree = None
+            break
+        if not path.is_file():
+            audit.add(None, "archive_missing", f"{path.name} is not in {archive}")
+            walk.tree = None
+            continue
+        trailer, count = walk.lines(export_lines(path), path.name)
+        _check_segment_trailer(walk, path.name, number, trailer, count)
+    extra = [segment_name(n) for n in sorted(_segment_numbers(archive)) if n > archived["segments"]]
+    if extra:
+        audit.notes.append(
+            f"{', '.join(extra)} in {archive} are not part of this export's chain (an archive "
+            "run that did not finish, or one made after the export); not checked"
+        )
+    anchor = (archived.get("last_index"), archived.get("last_hash"))
+    if (walk.last_index, walk.last_hash) != anchor:
+        audit.add(
+            last,
+            "archive_mismatch",
+            f"the archive ends at block {walk.last_index}, not at the anchor the export "
+            f"continues from (block {last} and its hash)",
+        )
+        walk.seed(last, str(archived.get("last_hash")), "", archived.get("tree_frontier"))
 
 
-def _check_trailer(
-    audit: Audit,
-    trailer: dict[str, Any] | None,
-    first: int | None,
-    last_index: int | None,
-    recent: deque[tuple[int, str, str]],
+def _segment_numbers(archive: Path) -> set[int]:
+    return {
+        int(match[1])
+        for path in archive.glob("segment-*.jsonl.gz")
+        if (match := SEGMENT.fullmatch(path.name))
+    }
+
+
+def _check_segment_trailer(
+    walk: Walk, name: str, number: int, trailer: dict[str, Any] | None, count: int
 ) -> None:
+    """A segment's trailer must state what the segment holds (the blocks were just read)."""
+    stated = trailer or {}
+    held = {
+        "format": ARCHIVE_FORMAT,
+        "segment": number,
+        "last_index": walk.last_index,
+        "blocks": count,
+        "last_hash": walk.last_hash,
+        "last_timestamp": walk.last_timestamp,
+    }
+    differ = [key for key, value in held.items() if stated.get(key) != value]
+    if walk.last_index is not None and stated.get("first_index") != walk.last_index - count + 1:
+        differ.append("first_index")
+    if walk.tree is not None and stated.get("tree_frontier") != [
+        node.hex() for node in walk.tree.hashes()
+    ]:
+        differ.append("tree_frontier")
+    if differ:
+        walk.audit.add(
+            walk.last_index,
+            "archive_mismatch",
+            f"{name}'s trailer disagrees with its blocks: {', '.join(differ)}",
+        )
+
+
+def _segment_checkpoints(
+    audit: Audit, archive: Path, archived: dict[str, Any], have_key: bool
+) -> list[tuple[str, dict[str, Any]]]:
+    segments = archived.get("segments")
+    if type(segments) is not int:
+        return []
+    if not have_key:
+        audit.notes.append("the segments' checkpoints were not checked: no --checkpoint-key given")
+        return []
+    found = []
+    for number in range(1, min(segments, max(_segment_numbers(archive), default=0)) + 1):
+        path = archive / checkpoint_name(number)
+        try:
+            found.append((path.name, _checkpoint(path)))
+        except AuditError:
+            audit.add(None, "checkpoint_signature", f"{path.name} is missing or unreadable")
+    return found
+
+
+def segment_name(number: int) -> str:
+    return f"segment-{number:06d}.jsonl.gz"
+
+
+def checkpoint_name(number: int) -> str:
+    return f"segment-{number:06d}.checkpoint.json"
+
+
+def _check_trailer(audit: Audit, walk: Walk, trailer: dict[str, Any] | None, count: int) -> None:
     """The trailer states the chain head when the export was made. The export holds every
     block from its start, head or not: blocks past the head, a head that is missing or that
     disagrees with its block, and timestamps after the export are reported as verify_chain
@@ -239,22 +224,26 @@ def _check_trailer(
     if trailer is None:
         audit.add(None, "head_mismatch", "the export has no trailer: it was cut short")
         return
-    size, starts, count = trailer.get("size"), trailer.get("from_index"), trailer.get("blocks")
+    size, starts, stated = trailer.get("size"), trailer.get("from_index"), trailer.get("blocks")
+    archived = trailer.get("archived")
     if (
         trailer.get("format") != EXPORT_FORMAT
         or type(starts) is not int
-        or type(count) is not int
+        or type(stated) is not int
         or not (size is None or type(size) is int)
-        or not _is_text(trailer.get("exported"))
+        or not is_text(trailer.get("exported"))
+        or not (archived is None or isinstance(archived, dict))
     ):
         audit.add(None, "format", f"the trailer is not a {EXPORT_FORMAT} trailer")
         return
     audit.from_index = starts
-    if count != audit.blocks:
-        audit.add(
-            None, "format", f"the trailer counts {count} blocks, the file holds {audit.blocks}"
-        )
-    anchor = max(starts - 1, 0)  # from block N on, block N-1 anchors the link
+    if stated != count:
+        audit.add(None, "format", f"the trailer counts {stated} blocks, the file holds {count}")
+    first, last_index = walk.file_first, walk.last_index
+    if archived is not None and type(archived.get("last_index")) is int:
+        anchor = archived["last_index"] + 1  # the export continues the archive
+    else:
+        anchor = max(starts - 1, 0)  # from block N on, block N-1 anchors the link
     if first is not None and first != anchor:
         audit.add(first, "gap", f"the export starts at block {first}, not {anchor}")
     if size is None:
@@ -266,7 +255,7 @@ def _check_trailer(
     if last_index is not None and last_index >= size:
         beyond = max(size, anchor)
         audit.add(beyond, "beyond_head", f"block {beyond} lies beyond the chain head")
-    at_head = next((block for block in recent if block[0] == size - 1), None)
+    at_head = next((block for block in walk.recent if block[0] == size - 1), None)
     if size > anchor and at_head is None and (last_index is None or last_index < size - 1):
         last = "no block" if last_index is None else f"block {last_index}"
         audit.add(size - 1, "head_mismatch", f"the head says {size} blocks, but the last is {last}")
@@ -275,62 +264,22 @@ def _check_trailer(
             audit.add(size - 1, "head_mismatch", "head hash differs from the last block's hash")
         if at_head[2] != head_time:
             audit.add(size - 1, "head_mismatch", "head timestamp differs from the last block's")
-    latest = max((block[2] for block in recent), default="")
-    exported = str(trailer["exported"])
-    if crypto.TIMESTAMP.fullmatch(exported) and max(latest, str(head_time or "")) > _later(
-        exported
+    latest = max((block[2] for block in walk.recent), default="")
+    exported_at = str(trailer["exported"])
+    if crypto.TIMESTAMP.fullmatch(exported_at) and max(latest, str(head_time or "")) > _later(
+        exported_at
     ):
         audit.add(
             max(size - 1, 0),
             "timestamp_future",
-            f"the chain is dated after the export was made ({exported}): a clock ran ahead, "
-            "or the head or a block was edited",
+            f"the chain is dated after the export was made ({exported_at}): a clock ran "
+            "ahead, or the head or a block was edited",
         )
 
 
 def _later(timestamp: str) -> str:
     moment = datetime.fromisoformat(timestamp) + FUTURE_TOLERANCE
     return crypto.format_timestamp(moment)
-
-
-def _check_checkpoint(
-    audit: Audit,
-    name: str,
-    checkpoint: dict[str, Any],
-    public_key: str,
-    hashes: dict[int, str],
-    first: int | None,
-    last_index: int | None,
-) -> None:
-    if not crypto.checkpoint_signature_valid(checkpoint, public_key):
-        audit.add(
-            None,
-            "checkpoint_signature",
-            f"checkpoint {name} is malformed or not signed by the trusted checkpoint key",
-        )
-        return
-    last = checkpoint["size"] - 1
-    if first is not None and last < first:
-        audit.add(
-            last,
-            "checkpoint_unchecked",
-            f"checkpoint {name} names block {last}, before this export's first block "
-            f"{first}: export from block {last} or earlier to check it",
-        )
-    elif last_index is None or last > last_index:
-        audit.add(
-            last,
-            "checkpoint_truncated",
-            f"checkpoint {name} ({checkpoint['created']}) saw {checkpoint['size']} blocks, "
-            f"but block {last} is not in the export: the chain was cut short",
-        )
-    elif hashes.get(last) != checkpoint["head_hash"]:
-        audit.add(
-            last,
-            "checkpoint_mismatch",
-            f"block {last} differs from checkpoint {name} ({checkpoint['created']}): "
-            "history was rewritten",
-        )
 
 
 # --- Files and the command line -------------------------------------------------------------
@@ -349,6 +298,19 @@ def export_lines(path: Path) -> Iterator[str]:
                 yield "<a line longer than the limit>"
                 continue
             yield line
+
+
+def export_archived(path: Path) -> dict[str, Any] | None:
+    """The export trailer's "archived" object (None when nothing is archived, or there is no
+    readable trailer: the audit then reports what is wrong with it)."""
+    last = ""
+    for line in export_lines(path):
+        last = line
+    trailer = strict_json(last)
+    if isinstance(trailer, dict) and isinstance(trailer.get("trailer"), dict):
+        archived = trailer["trailer"].get("archived")
+        return archived if isinstance(archived, dict) else None
+    return None
 
 
 def hmac_keys(path: Path) -> dict[str, bytes]:
@@ -374,25 +336,44 @@ def main(argv: list[str] | None = None, out: IO[str] = sys.stdout) -> int:
         description="Verify an exported hostel ledger without the server. Exit status: 0 "
         "valid, 1 problems found, 2 could not run.",
     )
-    parser.add_argument("file", type=Path, help="what manage.py export_chain wrote")
+    parser.add_argument("file", type=Path, nargs="?", help="what manage.py export_chain wrote")
+    parser.add_argument(
+        "--receipt",
+        type=Path,
+        metavar="FILE",
+        help="check a receipt (one event, its proof and checkpoint) instead of an export",
+    )
     parser.add_argument("--hmac-key-file", type=Path, help="key_id:key lines: check signatures")
     parser.add_argument("--checkpoint", type=Path, action="append", default=[], metavar="FILE")
     parser.add_argument("--checkpoint-key", default="", metavar="BASE64")
+    parser.add_argument(
+        "--archive", type=Path, metavar="DIR", help="the archive segments (archive_chain)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     options = parser.parse_args(argv)
+    if (options.file is None) == (options.receipt is None):
+        parser.error("give an export FILE, or --receipt FILE")
+    if options.receipt is not None:
+        return _receipt_main(options.receipt, options.checkpoint_key, options.json, out)
     try:
         keys = hmac_keys(options.hmac_key_file) if options.hmac_key_file else None
         checkpoints = [(p.name, _checkpoint(p)) for p in options.checkpoint]
-        if checkpoints:
+        if checkpoints and not options.checkpoint_key:
+            raise AuditError("--checkpoint needs --checkpoint-key BASE64 (the trusted key)")
+        if checkpoints or options.checkpoint_key:
             try:
                 crypto.public_key_check(options.checkpoint_key)
             except ValueError as exc:
                 raise AuditError(f"--checkpoint-key: {exc}") from None
+        if options.archive is not None and not options.archive.is_dir():
+            raise AuditError(f"--archive {options.archive} is not a directory")
         audit = audit_export(
             export_lines(options.file),
             keys=keys,
             checkpoints=checkpoints,
             checkpoint_key=options.checkpoint_key,
+            archived=export_archived(options.file),
+            archive=options.archive,
         )
     except (AuditError, OSError, UnicodeError, EOFError, zlib.error) as exc:
         print(f"cannot audit: {exc}", file=sys.stderr)
@@ -404,6 +385,42 @@ def main(argv: list[str] | None = None, out: IO[str] = sys.stdout) -> int:
         print(json.dumps(audit.as_dict(), indent=2), file=out)
     else:
         print(_summary(audit), file=out)
+    return 0 if audit.valid else 1
+
+
+def _receipt_main(path: Path, public_key: str, as_json: bool, out: IO[str]) -> int:
+    if not public_key:
+        print(
+            "cannot check the receipt: --checkpoint-key BASE64 is required (the checkpoint "
+            "public key the hostel publishes)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        crypto.public_key_check(public_key)
+        text = path.read_text(encoding="utf-8")
+    except ValueError as exc:
+        print(f"cannot check the receipt: --checkpoint-key: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cannot check the receipt: {exc}", file=sys.stderr)
+        return 2
+    receipt = strict_json(text)
+    audit = receipt_check(receipt, public_key)
+    if as_json:
+        print(json.dumps(audit.as_dict(), indent=2), file=out)
+    elif audit.valid:
+        block, checkpoint = receipt["block"], receipt["checkpoint"]
+        print(
+            f"Receipt valid: block {block['index']}, recorded at {block['timestamp']} (UTC), "
+            f"is in the ledger of {checkpoint['size']} blocks that the checkpoint key signed "
+            f"at {checkpoint['created']}.\nThe event as recorded: {block['data']}",
+            file=out,
+        )
+    else:
+        lines = ["Receipt INVALID:"]
+        lines += [f"  {problem['code']}: {problem['message']}" for problem in audit.problems]
+        print("\n".join(lines), file=out)
     return 0 if audit.valid else 1
 
 

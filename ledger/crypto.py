@@ -74,18 +74,22 @@ class Keyring:
 
 
 # --- Checkpoints ----------------------------------------------------------------------------
-# A checkpoint states "the chain had `size` blocks and its last hash was `head_hash`", signed
-# with an Ed25519 key that is not the HMAC key and is held away from the server. A later
-# chain that is shorter (truncated) or differs at that block (rewritten, even by someone
-# holding the HMAC key) contradicts it.
+# A checkpoint states "the chain had `size` blocks, its last hash was `head_hash` and the
+# RFC 9162 Merkle tree over its block hashes has root `tree_root`", signed with an Ed25519 key
+# that is not the HMAC key and is held away from the server. A later chain that is shorter
+# (truncated) or differs at that block (rewritten, even by someone holding the HMAC key)
+# contradicts it; the root lets one block be proved in it without the others (ledger.merkle).
+# Checkpoints made before the tree existed have no `tree_root` and still verify.
 
-CHECKPOINT_FIELDS = ("chain", "size", "head_hash", "created")
+CHECKPOINT_FIELDS = ("chain", "size", "head_hash", "tree_root", "created")
+CHECKPOINT_V1_FIELDS = ("chain", "size", "head_hash", "created")
 CHECKPOINT_CHAIN = "hostel-ledger"
 
 
 def checkpoint_message(statement: Mapping[str, Any]) -> bytes:
     """The bytes a checkpoint signature covers: its statement fields as canonical JSON."""
-    return canonical_json({name: statement[name] for name in CHECKPOINT_FIELDS}).encode()
+    fields = CHECKPOINT_FIELDS if "tree_root" in statement else CHECKPOINT_V1_FIELDS
+    return canonical_json({name: statement[name] for name in fields}).encode()
 
 
 def checkpoint_keygen() -> tuple[bytes, str]:
@@ -113,11 +117,14 @@ def load_private_key(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
-def checkpoint_sign(private: Ed25519PrivateKey, *, size: int, head_hash: str, created: str) -> dict:
+def checkpoint_sign(
+    private: Ed25519PrivateKey, *, size: int, head_hash: str, tree_root: str, created: str
+) -> dict:
     statement: dict[str, Any] = {
         "chain": CHECKPOINT_CHAIN,
         "size": size,
         "head_hash": head_hash,
+        "tree_root": tree_root,
         "created": created,
     }
     signature = private.sign(checkpoint_message(statement))
@@ -147,6 +154,8 @@ def checkpoint_signature_valid(checkpoint: Mapping[str, Any], public_key_b64: st
         if not isinstance(checkpoint["size"], int) or checkpoint["size"] < 1:
             return False
         if not HEX64.fullmatch(str(checkpoint["head_hash"])):
+            return False
+        if "tree_root" in checkpoint and not HEX64.fullmatch(str(checkpoint["tree_root"])):
             return False
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
         public.verify(base64.b64decode(checkpoint["signature"]), checkpoint_message(checkpoint))

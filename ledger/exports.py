@@ -5,7 +5,9 @@ very characters that were hashed), in index order, every block from the start (f
 on: from N-1, which anchors the link) to the last one stored, whatever the head says; then a
 trailer line with the chain head as it was (size, hash, time; a missing head row is a null
 size). The audit holds the blocks to the head as verify_chain does, so moving the head back
-cannot hide the newest blocks from an export.
+cannot hide the newest blocks from an export. Blocks archived (ledger.archive) are not
+stored: the export then starts after the anchor, which its trailer names ("archived") so that
+`python -m ledger.audit FILE --archive DIR` checks the segments and the export as one chain.
 
 Read in one snapshot (PostgreSQL: REPEATABLE READ; SQLite in WAL mode: a deferred read
 transaction, which never blocks the gates' writes). gzip when the file name ends in .gz.
@@ -17,18 +19,19 @@ export never leaves a file that looks complete. docs/ledger-format.md has the fo
 import contextlib
 import gzip
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from ledger import crypto
 from ledger.audit import BLOCK_FIELDS, EXPORT_FORMAT
-from ledger.models import Block, ChainHead
+from ledger.files import atomic_file
+from ledger.models import ArchiveSegment, Block, ChainHead
+from ledger.selectors import archive_anchor
 from ledger.verification import STREAM_CHUNK, read_snapshot
 
 
@@ -36,28 +39,25 @@ def chain_export(path: Path, *, from_index: int = 0) -> dict[str, Any]:
     """Write the chain from block ``from_index`` on to ``path``; returns the trailer."""
     if from_index < 0:
         raise ValueError("from_index must be 0 or more")
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    partial = Path(name)
-    try:
-        with os.fdopen(handle, "wb") as raw:
-            trailer = _write(raw, path.name.endswith(".gz"), from_index)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return trailer
+    with atomic_file(path) as raw:
+        return _write(raw, path.name.endswith(".gz"), from_index)
 
 
 def _write(raw: IO[bytes], gz: bool, from_index: int) -> dict[str, Any]:
     with _snapshot():
         head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
+        anchor = archive_anchor()
+        start = max(from_index - 1, 0)
+        stored = Q(index__gte=start)
+        continues = anchor is not None and start <= anchor.last_index
+        if anchor is not None and continues:
+            # The archived blocks are in their segments; the export continues from them,
+            # with any block stored where they were (written after the archive: the audit
+            # reports it).
+            start = from_index = anchor.last_index + 1
+            stored = Q(index__gte=start) | Q(index__lte=anchor.last_index)
         rows = (
-            Block.objects.filter(index__gte=max(from_index - 1, 0))
+            Block.objects.filter(stored)
             .order_by("index")
             .values_list(*BLOCK_FIELDS)
             .iterator(chunk_size=STREAM_CHUNK)
@@ -68,7 +68,7 @@ def _write(raw: IO[bytes], gz: bool, from_index: int) -> dict[str, Any]:
         try:
             count = 0
             for row in rows:
-                out.write(_line(dict(zip(BLOCK_FIELDS, row, strict=True))))
+                out.write(line(dict(zip(BLOCK_FIELDS, row, strict=True))))
                 count += 1
             trailer = {
                 "format": EXPORT_FORMAT,
@@ -78,14 +78,24 @@ def _write(raw: IO[bytes], gz: bool, from_index: int) -> dict[str, Any]:
                 "head_hash": head.hash if head else "",
                 "head_timestamp": head.timestamp if head else "",
                 "exported": crypto.format_timestamp(timezone.now()),
+                "archived": _archived(anchor) if anchor is not None and continues else None,
             }
-            out.write(_line({"trailer": trailer}))
+            out.write(line({"trailer": trailer}))
         finally:
             if out is not raw:
                 out.close()
-        raw.flush()
-        os.fsync(raw.fileno())
     return trailer
+
+
+def _archived(anchor: ArchiveSegment) -> dict[str, Any]:
+    """What the archive holds: segments 1..N, the anchor the export's first block links to."""
+    return {
+        "segments": anchor.number,
+        "last_index": anchor.last_index,
+        "last_hash": anchor.last_hash,
+        "last_timestamp": anchor.last_timestamp,
+        "tree_frontier": anchor.tree_frontier,
+    }
 
 
 @contextlib.contextmanager
@@ -107,5 +117,6 @@ def _snapshot() -> Iterator[None]:
             cursor.execute("COMMIT")
 
 
-def _line(value: dict[str, Any]) -> bytes:
+def line(value: dict[str, Any]) -> bytes:
+    """One line of an export or an archive segment: compact JSON, text as it is (UTF-8)."""
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

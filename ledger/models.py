@@ -145,3 +145,99 @@ class VerificationRun(models.Model):
 
     def __str__(self) -> str:
         return f"{'valid' if self.valid else 'INVALID'} at {self.finished_at:%Y-%m-%d %H:%M}"
+
+
+class ArchiveQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise LedgerImmutableError("archive segments are never changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("archive segments are never deleted")
+
+
+class ArchiveSegment(models.Model):
+    """Blocks moved out of the database into a verified, compressed file (ledger.archive).
+
+    Written only by ledger.archive.chain_archive, in the transaction that deletes the
+    blocks, and never changed (on PostgreSQL a trigger refuses it, as for blocks). The
+    latest segment is the anchor the live chain continues from: its last block's index,
+    hash and time, and the Merkle tree's compact range over every block up to it.
+    """
+
+    number = models.PositiveIntegerField()  # 1, 2, ... in chain order
+    first_index = models.PositiveBigIntegerField()
+    last_index = models.PositiveBigIntegerField()
+    last_hash = models.CharField(max_length=64)
+    last_timestamp = models.CharField(max_length=32)
+    file_name = models.CharField(max_length=100)  # segment-000001.jsonl.gz
+    file_sha256 = models.CharField(max_length=64)
+    location = models.CharField(max_length=500)  # the directory it was written to
+    # RFC 9162 compact range of blocks 0..last_index (ledger.merkle.Frontier.hashes), hex.
+    tree_frontier = models.JSONField(default=list)
+    archived_at = models.DateTimeField()
+    archived_by = models.CharField(max_length=150, blank=True)
+
+    objects = ArchiveQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="ledger_archive_unique_number"),
+            models.UniqueConstraint(fields=["first_index"], name="ledger_archive_unique_first"),
+            models.CheckConstraint(
+                condition=Q(last_index__gte=F("first_index")), name="ledger_archive_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"segment {self.number}: blocks {self.first_index}..{self.last_index}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        raise LedgerImmutableError("archive segments are recorded only by ledger.archive")
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise LedgerImmutableError("archive segments are never deleted")
+
+
+class TreeNode(models.Model):
+    """The hash of a perfect aligned subtree of the RFC 9162 Merkle tree over block hashes
+    (ledger.tree): level >= ledger.tree.STORED_LEVEL, leaves [position * 2**level, ...).
+
+    A cache that makes a proof cost a few reads at any size, written when a checkpoint is
+    made. Never trusted on its own: every proof is checked against the signed root before
+    it is served, and verify_chain recomputes the roots of the checkpoints it is given.
+    """
+
+    level = models.PositiveSmallIntegerField()
+    position = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["level", "position"], name="ledger_treenode_unique"),
+            models.CheckConstraint(condition=_length_is("hash", 64), name="ledger_treenode_hash"),
+        ]
+
+    def __str__(self) -> str:
+        return f"tree node ({self.level}, {self.position})"
+
+
+class Checkpoint(models.Model):
+    """A signed checkpoint as `manage.py ledger_checkpoint create` made it (with the witnesses'
+    cosignatures): what receipts and proofs are given against. The files it also writes, kept
+    away from the server, are the evidence; this copy only serves them."""
+
+    size = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    tree_root = models.CharField(max_length=64)
+    created = models.CharField(max_length=32)  # as signed
+    signed = models.JSONField()  # the whole checkpoint, cosignatures included
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-size", "-recorded_at"]
+        get_latest_by = "size"
+        indexes = [models.Index(fields=["size"], name="ledger_checkpoint_size_idx")]
+
+    def __str__(self) -> str:
+        return f"checkpoint of {self.size} blocks ({self.created})"

@@ -12,7 +12,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ledger import crypto, registry
-from ledger.models import Block, ChainHead, VerificationRun
+from ledger.models import ArchiveSegment, Block, ChainHead, Checkpoint, VerificationRun
 
 
 def ledger_list(
@@ -77,13 +77,15 @@ def ledger_count_known(arguments: Mapping[str, Any]) -> int | None:
     """How many blocks ledger_list(**arguments) holds, when that costs nothing: the whole
     chain's, from its head row. None for a filtered list, which pages count only up to
     COUNT_CAP (counting a million matches would cost more than the page)."""
-    return None if any(arguments.values()) else ledger_size()
+    return None if any(arguments.values()) else ledger_stored()
 
 
-def ledger_size() -> int:
-    """How many blocks the chain holds, by its head row (no count over the blocks)."""
+def ledger_stored() -> int:
+    """How many blocks the database holds, by the head row and the archive's anchor (no
+    count over the blocks): the chain's size less the archived blocks."""
     head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
-    return head.size if head else 0
+    anchor = archive_anchor()
+    return max((head.size if head else 0) - (anchor.last_index + 1 if anchor else 0), 0)
 
 
 def block_get(index: int) -> Block | None:
@@ -122,6 +124,16 @@ def events_in_order(*kinds: str) -> Iterator[tuple[str, str]]:
     """(subject, data text) of every block of these types in chain order, streamed."""
     rows = Block.objects.filter(type__in=kinds).order_by("index").values_list("subject", "data")
     return rows.iterator(chunk_size=5000)
+
+
+def archive_anchor() -> ArchiveSegment | None:
+    """The latest archive segment (the live chain continues after it), or None."""
+    return ArchiveSegment.objects.order_by("-number").first()
+
+
+def checkpoint_latest() -> Checkpoint | None:
+    """The largest checkpoint recorded here: receipts are given against it."""
+    return Checkpoint.objects.order_by("-size", "-recorded_at").first()
 
 
 def verification_latest() -> VerificationRun | None:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -134,6 +135,8 @@ def verification_run(
     from_index: int = 0,
     also: Iterable[Callable[[Report], None]] = (),
     record: bool = True,
+    archive: Path | None = None,
+    checkpoint_key: str = "",
 ) -> tuple[Report, VerificationRun | None]:
     """Verify the chain, run the ``also`` checks on the report (checkpoints), and record
     the outcome for the dashboard unless ``record`` is false.
@@ -142,7 +145,7 @@ def verification_run(
     refused the write (a read-only role verifying); the report stands either way.
     """
     started_at = timezone.now()
-    report = chain_verify(from_index=from_index)
+    report = chain_verify(from_index=from_index, archive=archive, checkpoint_key=checkpoint_key)
     for check in also:
         check(report)
     if not record:

@@ -11,6 +11,7 @@ import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -21,6 +22,8 @@ from django.utils import timezone
 from ledger import crypto, registry
 from ledger.keys import keyring
 from ledger.models import Block, ChainHead
+from ledger.segments import archived_rows
+from ledger.selectors import archive_anchor
 
 MAX_PROBLEMS_KEPT = 1000
 FUTURE_TOLERANCE = timedelta(minutes=5)  # clock skew between app servers
@@ -59,6 +62,7 @@ class Report:
     head_hash: str = ""
     problem_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why
 
     @property
     def valid(self) -> bool:
@@ -77,6 +81,7 @@ class Report:
             "head": {"size": self.head_size, "hash": self.head_hash},
             "problem_count": self.problem_count,
             "problems": [problem.as_dict() for problem in self.problems],
+            "notes": self.notes,
         }
 
 
@@ -208,17 +213,31 @@ class ChainChecker:
 # --- Against the database -------------------------------------------------------------------
 
 
-def chain_verify(*, from_index: int = 0, extra_checks: bool = True) -> Report:
+def chain_verify(
+    *,
+    from_index: int = 0,
+    extra_checks: bool = True,
+    archive: Path | None = None,
+    checkpoint_key: str = "",
+) -> Report:
     """Verify the stored chain from ``from_index`` (0: all of it). Read-only.
 
     Reads the head row first and checks blocks below its size, so appends made while a long
     verification runs neither disturb it nor get reported; the next run covers them. With
     ``from_index`` > 0 the block before it is re-checked too, to anchor the link.
+
+    Archived blocks (ledger.archive) are checked only with ``archive``, the directory of
+    their segments (then from the start: the segments and the live chain as one chain,
+    each segment's checkpoint against ``checkpoint_key`` when given); otherwise the live
+    chain is linked to the anchor, the last archived block as recorded, and the report
+    says what was not checked.
     """
     if from_index < 0:
         raise ValueError("from_index must be 0 or more")
+    if archive is not None and from_index:
+        raise ValueError("an archive is verified with the whole chain (from_index 0)")
     with read_snapshot():
-        return _verify(from_index, extra_checks)
+        return _verify(from_index, extra_checks, archive, checkpoint_key)
 
 
 @contextlib.contextmanager
@@ -240,7 +259,9 @@ def read_snapshot() -> Iterator[None]:
         yield
 
 
-def _verify(from_index: int, extra_checks: bool) -> Report:
+def _verify(
+    from_index: int, extra_checks: bool, archive: Path | None, checkpoint_key: str
+) -> Report:
     report = Report(from_index=from_index)
     head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
     if head is None:
@@ -253,9 +274,36 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
         report.head_size, report.head_hash = head.size, head.hash
 
     start = max(from_index - 1, 0)
-    checker = ChainChecker(
-        keyring().keys, report, subject_keys=registry.subject_keys(), expected_index=start
-    )
+    subject_keys = registry.subject_keys()
+    checker = ChainChecker(keyring().keys, report, subject_keys=subject_keys, expected_index=start)
+    anchor = archive_anchor()
+    if anchor is not None and start <= anchor.last_index + 1:
+        if archive is not None:
+            checker.check(
+                archived_rows(
+                    report, archive, subject_keys=subject_keys, checkpoint_key=checkpoint_key
+                )
+            )
+        else:
+            report.from_index = max(report.from_index, anchor.last_index + 1)
+            report.notes.append(
+                f"blocks 0..{anchor.last_index} (up to {anchor.last_timestamp}) are archived "
+                f"in {anchor.number} segment(s) in {anchor.location}; they were not checked "
+                "here (verify_chain --archive DIR checks them with the live chain)"
+            )
+        if checker.last_index != anchor.last_index or checker.last_hash != anchor.last_hash:
+            if archive is not None and checker.last_index is not None:
+                report.add(
+                    anchor.last_index,
+                    "archive_mismatch",
+                    f"the archive ends at block {checker.last_index}, not at the recorded "
+                    f"anchor (block {anchor.last_index} and its hash)",
+                )
+            # The live chain continues from the anchor as recorded.
+            checker.last_index, checker.last_hash = anchor.last_index, anchor.last_hash
+            checker.last_timestamp = anchor.last_timestamp
+        checker.expected_index = start = anchor.last_index + 1
+        _stray_check(report, anchor.last_index)
     blocks = (
         Block.objects.filter(index__gte=start, index__lt=size)
         .order_by("index")
@@ -269,6 +317,23 @@ def _verify(from_index: int, extra_checks: bool) -> Report:
         for check in registry.extra_checks():
             check(report)
     return report
+
+
+def _stray_check(report: Report, archived_up_to: int) -> None:
+    """No block may be stored where the archive ended the database's blocks."""
+    stray = (
+        Block.objects.filter(index__lte=archived_up_to)
+        .order_by("index")
+        .values_list("index", flat=True)
+        .first()
+    )
+    if stray is not None:
+        report.add(
+            stray,
+            "order",
+            f"block {stray} is stored, but blocks 0..{archived_up_to} are archived: it was "
+            "written after the archive",
+        )
 
 
 def _check_head(report: Report, checker: ChainChecker, head: ChainHead, start: int) -> None:

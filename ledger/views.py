@@ -16,6 +16,7 @@ from hostel.pagination import CappedPaginator, paginate
 from hostel.spreadsheets import csv_lines, safe_cell
 from ledger import registry, selectors, services
 from ledger.forms import LedgerFilterForm
+from ledger.models import ArchiveSegment
 
 PAGE_SIZE = 50
 SITE_VERIFY_INTERVAL = timedelta(minutes=1)
@@ -42,6 +43,7 @@ def block_list(request: HttpRequest) -> HttpResponse:
             "query": query,
             "subject": registry.subject(),
             "verification": selectors.verification_latest(),
+            "archive": selectors.archive_anchor(),
         },
     )
 
@@ -51,6 +53,9 @@ def block_list(request: HttpRequest) -> HttpResponse:
 def block_detail(request: HttpRequest, index: int) -> HttpResponse:
     block = selectors.block_get(index)
     if block is None:
+        archive = selectors.archive_anchor()
+        if archive is not None and index <= archive.last_index:
+            return render(request, "ledger/archived.html", {"index": index, "archive": archive})
         raise Http404("no such block")
     neighbours = {
         "previous": block.index - 1 if block.index > 0 else None,
@@ -70,14 +75,18 @@ def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response = StreamingHttpResponse(
-        _csv_rows(blocks.iterator(chunk_size=2000)), content_type="text/csv"
+        _csv_rows(blocks.iterator(chunk_size=2000), selectors.archive_anchor()),
+        content_type="text/csv",
     )
     response["Content-Disposition"] = f'attachment; filename="hostel-ledger-{stamp}.csv"'
     return response
 
 
-def _csv_rows(rows: Iterator[tuple[int, str, str, str, str, str]]) -> Iterator[str]:
-    """index, timestamp, type, the registered data columns, then the block's proof."""
+def _csv_rows(
+    rows: Iterator[tuple[int, str, str, str, str, str]], archive: ArchiveSegment | None
+) -> Iterator[str]:
+    """index, timestamp, type, the registered data columns, then the block's proof; then,
+    when older events are archived, a last line that says so (the file holds only the rest)."""
     columns = registry.csv_columns()
 
     def table() -> Iterator[list[object]]:
@@ -93,6 +102,11 @@ def _csv_rows(rows: Iterator[tuple[int, str, str, str, str, str]]) -> Iterator[s
                 block_hash,
                 signature,
                 key_id,
+            ]
+        if archive is not None:  # last, so that the header stays the first line
+            yield [
+                f"Note: events up to {archive.last_timestamp} (blocks 0-{archive.last_index}) "
+                f"are archived in {archive.location} and are not in this file."
             ]
 
     return csv_lines(table())

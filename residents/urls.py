@@ -13,6 +13,7 @@ urlpatterns = [
     path("<uuid:pk>/move-out", views.resident_deactivate, name="deactivate"),
     path("<uuid:pk>/move-back-in", views.resident_reactivate, name="reactivate"),
     path("<uuid:pk>/status", views.resident_status, name="status"),
+    path("<uuid:pk>/receipt/<int:index>", views.resident_receipt, name="receipt"),
     path("<uuid:pk>/photo", views.resident_photo, name="photo"),
     path("<uuid:pk>/voice", views.resident_voice, name="voice"),
     path("<uuid:pk>/pass", views.pass_card, name="pass"),

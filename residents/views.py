@@ -1,5 +1,6 @@
 """Staff pages for residents and their passes. Thin: forms validate, services write."""
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from hostel.pagination import paginate
 from hostel.security import capture_allowed
 from hostel.spreadsheets import csv_lines, safe_cell
+from ledger import crypto, receipts
+from ledger import selectors as ledger_selectors
 from residents import passes, scan_selectors, selectors, services
 from residents.errors import ResidentError
 from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
@@ -64,7 +67,40 @@ def resident_register(request: HttpRequest) -> HttpResponse:
 def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk)
     history = Paginator(selectors.resident_history(resident), 20).get_page(request.GET.get("page"))
-    return render(request, "residents/detail.html", {"resident": resident, "history": history})
+    archive = ledger_selectors.archive_anchor()
+    registered = crypto.format_timestamp(resident.created_at)
+    if archive is not None and registered > archive.last_timestamp:
+        archive = None  # registered after the archived events: none of them are theirs
+    checkpoint = ledger_selectors.checkpoint_latest()
+    return render(
+        request,
+        "residents/detail.html",
+        {
+            "resident": resident,
+            "history": history,
+            "archive": archive,
+            "receipts_below": checkpoint.size if checkpoint else 0,
+            "checkpoint_public_key": settings.LEDGER_CHECKPOINT_PUBLIC_KEY,
+        },
+    )
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_receipt(request: HttpRequest, pk: str, index: int) -> HttpResponse:
+    """One of the resident's events as a receipt file a guardian can check offline."""
+    resident = get_object_or_404(Resident, pk=pk)
+    block = ledger_selectors.block_get(index)
+    if block is None or block.subject != str(resident.pk):
+        raise Http404("no such event of this resident")
+    try:
+        receipt = receipts.receipt_for(block)
+    except receipts.ReceiptError as exc:
+        messages.error(request, exc.message)
+        return redirect("residents:detail", pk=resident.pk)
+    response = HttpResponse(json.dumps(receipt, indent=2) + "\n", content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="receipt-block-{index}.json"'
+    return response
 
 
 @capture_allowed

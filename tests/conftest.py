@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
 
+from ledger import crypto
 from ledger.models import ChainHead
 from ledger.services import block_append
 
@@ -40,6 +41,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # README tells an operator to run the servers: created and granted by `manage.py db_grant`
 # after the test database is migrated by its owner. Every connection switches to it.
 APP_ROLE = "hostel_test_app"
+APPEND_ONLY = ("ledger_block", "ledger_archivesegment")  # their triggers refuse TRUNCATE
 
 
 def _as_app_role(sender: Any, connection: Any, **kwargs: Any) -> None:
@@ -95,13 +97,12 @@ def _flush_past_the_ledger_trigger() -> Iterator[None]:
 
     def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
         statements = original(self, style, tables, **kwargs)
-        if "ledger_block" not in tables:
-            return ["RESET ROLE", *statements, f"SET ROLE {APP_ROLE}"]
+        guarded = [table for table in APPEND_ONLY if table in tables]
         return [
             "RESET ROLE",
-            "ALTER TABLE ledger_block DISABLE TRIGGER USER",
+            *(f"ALTER TABLE {table} DISABLE TRIGGER USER" for table in guarded),
             *statements,
-            "ALTER TABLE ledger_block ENABLE TRIGGER USER",
+            *(f"ALTER TABLE {table} ENABLE TRIGGER USER" for table in guarded),
             f"SET ROLE {APP_ROLE}",
         ]
 
@@ -144,15 +145,38 @@ def tamper_sql(sql: str, params: list[Any] | tuple[Any, ...] = ()) -> None:
     """Run SQL behind the application's back, as someone with the database's owner rights."""
     with as_owner(), transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_block DISABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         cursor.execute(sql, params)
         if connection.vendor == "postgresql":
-            cursor.execute("ALTER TABLE ledger_block ENABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
 @pytest.fixture
 def tamper() -> Callable[..., None]:
     return tamper_sql
+
+
+@pytest.fixture
+def checkpoint_key(tmp_path: Path) -> tuple[Path, str]:
+    """A checkpoint key pair: the private key's PEM file, and the public key (base64)."""
+    pem, public = crypto.checkpoint_keygen()
+    path = tmp_path / "checkpoint.pem"
+    path.write_bytes(pem)
+    return path, public
+
+
+def make_checkpoint(private_key: Path, *args: str) -> None:
+    """`manage.py ledger_checkpoint create` with that key (then --out FILE, --witness URL…)."""
+    call_command(
+        "ledger_checkpoint",
+        "create",
+        "--private-key",
+        str(private_key),
+        *args,
+        stdout=io.StringIO(),
+    )
 
 
 @pytest.fixture

@@ -61,7 +61,9 @@ def test_a_checkpoint_before_the_export_cannot_pass_unchecked(chain, tmp_path) -
     chain(10)
     lines = exported(tmp_path, "--from-index", "6")
     private = Ed25519PrivateKey.generate()
-    signed = crypto.checkpoint_sign(private, size=3, head_hash="a" * 64, created="x")
+    signed = crypto.checkpoint_sign(
+        private, size=3, head_hash="a" * 64, tree_root="b" * 64, created="x"
+    )
 
     found = codes(
         lines, checkpoints=[("old", signed)], checkpoint_key=crypto.public_key_b64(private)

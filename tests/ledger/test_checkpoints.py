@@ -113,7 +113,7 @@ def test_it_refuses_a_checkpoint_signed_by_another_key(checkpoint, tmp_path) -> 
     command("ledger_checkpoint", "keygen", "--private-key", str(forger))
     pem = forger.read_bytes()
     forged = crypto.checkpoint_sign(
-        crypto.load_private_key(pem), size=3, head_hash="a" * 64, created="x"
+        crypto.load_private_key(pem), size=3, head_hash="a" * 64, tree_root="b" * 64, created="x"
     )
     forged_path = tmp_path / "forged.json"
     forged_path.write_text(json.dumps(forged))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import audit, crypto
+from ledger import audit, crypto, merkle
 
 REPO = Path(__file__).resolve().parents[2]
 DOCUMENT = (REPO / "docs" / "ledger-format.md").read_text()
@@ -26,8 +26,20 @@ def example_lines() -> list[str]:
     return fenced("jsonl")[0].splitlines()
 
 
+def example(language: str) -> list[str]:
+    """The fenced blocks of the worked example (the end of the document)."""
+    worked = DOCUMENT[DOCUMENT.index("## Worked example") :]
+    return re.findall(rf"```{language}\n(.*?)```", worked, re.DOTALL)
+
+
 def example_checkpoint() -> dict:
-    return json.loads(fenced("json")[1])
+    return json.loads(example("json")[0])
+
+
+def example_receipt() -> dict:
+    receipt = json.loads(example("json")[1])
+    receipt["checkpoint"] = example_checkpoint()
+    return receipt
 
 
 def test_each_example_block_hashes_and_signs_as_the_code_does() -> None:
@@ -49,15 +61,34 @@ def test_the_example_checkpoint_is_signed_by_the_seed_key_over_the_stated_messag
     private = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 
     assert checkpoint["public_key"] == crypto.public_key_b64(private)
-    assert crypto.checkpoint_message(checkpoint).decode() == fenced("text")[1].strip()
+    assert crypto.checkpoint_message(checkpoint).decode() == example("text")[1].strip()
+    leaves = [merkle.block_leaf(json.loads(line)["hash"]) for line in example_lines()[:-1]]
+    assert checkpoint["tree_root"] == merkle.root(leaves).hex()
     # Ed25519 signatures are deterministic: the code signs the same bytes the same way.
     again = crypto.checkpoint_sign(
         private,
         size=checkpoint["size"],
         head_hash=checkpoint["head_hash"],
+        tree_root=checkpoint["tree_root"],
         created=checkpoint["created"],
     )
     assert again == checkpoint
+
+
+def test_the_example_receipt_is_the_proof_the_code_makes_and_checks(tmp_path) -> None:
+    receipt = example_receipt()
+    leaves = [merkle.block_leaf(json.loads(line)["hash"]) for line in example_lines()[:-1]]
+    proof = merkle.inclusion_proof(1, 3, merkle.perfect_from_leaves(leaves))
+    assert receipt["inclusion_proof"] == [node.hex() for node in proof]
+    assert receipt["block"] == json.loads(example_lines()[1])
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    public = example_checkpoint()["public_key"]
+
+    assert audit.main(["--receipt", str(path), "--checkpoint-key", public]) == 0
+    receipt["block"]["timestamp"] = receipt["block"]["timestamp"].replace("21:41", "21:40")
+    path.write_text(json.dumps(receipt))
+    assert audit.main(["--receipt", str(path), "--checkpoint-key", public]) == 1
 
 
 def test_the_standalone_verifier_accepts_the_example_and_catches_an_edit(tmp_path) -> None:

@@ -29,6 +29,8 @@ MATRIX = [
     ("post", "/residents/{id}/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
     ("post", "/residents/{id}/move-back-in", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
     ("post", "/residents/{id}/status", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    # No checkpoint yet: back to the resident's page with the reason.
+    ("get", "/residents/{id}/receipt/{index}", {ANON: LOGIN, GUARD: 302, WARDEN: 302, SUPER: 302}),
     ("get", "/residents/out", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/residents/out?format=csv", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
     ("get", "/admin/", {ANON: 302, GUARD: 302, WARDEN: 302, SUPER: 200}),
@@ -64,6 +66,8 @@ MATRIX = [
     ("get", "/api/ledger", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/ledger/verify", {ANON: 401, GUARD: 404, WARDEN: 404, SUPER: 404}),
     ("post", "/api/ledger/verify", {ANON: 401, GUARD: 403, WARDEN: 201, SUPER: 201}),
+    ("get", "/api/ledger/{index}/proof", {ANON: 401, GUARD: 409, WARDEN: 409, SUPER: 409}),
+    ("get", "/api/ledger/consistency", {ANON: 401, GUARD: 403, WARDEN: 400, SUPER: 400}),
 ]
 
 FORM = {"name": "Bo Lindqvist", "room": "A-101"}
