@@ -26,7 +26,6 @@ that sets hostel.ledger_archive.
 import contextlib
 import fcntl
 import gzip
-import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,7 +42,7 @@ from ledger.checkpoints import CheckpointError, signing_key
 from ledger.exports import line
 from ledger.files import atomic_file
 from ledger.models import ArchiveSegment, Block, ChainHead
-from ledger.segments import checkpoint_name, segment_name
+from ledger.segments import checkpoint_name, file_sha256, segment_name
 from ledger.selectors import archive_anchor
 from ledger.verification import STREAM_CHUNK, chain_verify
 
@@ -236,7 +235,7 @@ def segment_read_back(out: Path, plan: Plan, public_key: str) -> str:
     Every hash is recomputed and every link followed from the plan's prev_hash, so the
     last hash matching the database's means every block matches it (SHA-256)."""
     path = out / plan.file_name
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = file_sha256(path)
     tree = merkle.Frontier.from_hashes(
         plan.first_index, [bytes.fromhex(node) for node in plan.frontier]
     )

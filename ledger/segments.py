@@ -61,7 +61,7 @@ def archived_rows(
             )
             tree = None  # the roots after a missing segment cannot be recomputed
             continue
-        if _sha256(path) != segment.file_sha256:
+        if file_sha256(path) != segment.file_sha256:
             report.add(
                 segment.first_index,
                 "archive_altered",
@@ -83,7 +83,7 @@ def archived_rows(
         )
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):

@@ -12,9 +12,10 @@ over them (ArchiveSegment.tree_frontier): roots, and proofs for any block still 
 nothing else. Proofs that need archived leaves raise TreeError.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 
 from ledger import merkle
 from ledger.models import ArchiveSegment, Block, TreeNode
@@ -116,6 +117,7 @@ class _Perfect:
         anchor = archive_anchor()
         self.archived = anchor.last_index + 1 if anchor is not None else 0
         self.chunks: dict[int, tuple[int, list[bytes]]] = {}
+        self.nodes: dict[tuple[int, int], bytes] = {}
         self.anchored = {
             (level, position): node
             for level, position, node in (
@@ -123,9 +125,36 @@ class _Perfect:
             )
         }
 
+    def prefetch(self, *, leaves: Iterable[int], sizes: Iterable[int]) -> None:
+        """Read in one query the stored nodes a proof about these leaves in trees of these
+        sizes can ask for: the siblings along each leaf's path, and the subtrees each size
+        decomposes into (the right edges). The others are read one at a time if asked."""
+        sizes = list(sizes)
+        top = max(sizes, default=0).bit_length()
+        wanted: set[tuple[int, int]] = set()
+        for leaf in leaves:
+            wanted |= {(k, (leaf >> k) ^ 1) for k in range(STORED_LEVEL, top)}
+        for size in sizes:
+            offset = 0
+            for level in reversed(range(size.bit_length())):
+                if size >> level & 1:
+                    if level >= STORED_LEVEL:
+                        wanted.add((level, offset >> level))
+                    offset += 1 << level
+        if wanted:
+            found = Q()
+            for level, position in wanted:
+                found |= Q(level=level, position=position)
+            for level, position, node in TreeNode.objects.filter(found).values_list(
+                "level", "position", "hash"
+            ):
+                self.nodes[(level, position)] = bytes.fromhex(node)
+
     def __call__(self, level: int, position: int) -> bytes:
         if (level, position) in self.anchored:
             return self.anchored[(level, position)]
+        if (level, position) in self.nodes:
+            return self.nodes[(level, position)]
         if level >= STORED_LEVEL:
             stored = (
                 TreeNode.objects.filter(level=level, position=position)
@@ -158,9 +187,13 @@ class _Perfect:
 
 def inclusion(index: int, size: int) -> list[bytes]:
     """RFC 9162 inclusion proof of block ``index`` in the tree of ``size`` blocks."""
-    return merkle.inclusion_proof(index, size, _Perfect())
+    perfect = _Perfect()
+    perfect.prefetch(leaves=[index], sizes=[size])
+    return merkle.inclusion_proof(index, size, perfect)
 
 
 def consistency(old_size: int, new_size: int) -> list[bytes]:
     """RFC 9162 consistency proof from the tree of ``old_size`` blocks to ``new_size``."""
-    return merkle.consistency_proof(old_size, new_size, _Perfect())
+    perfect = _Perfect()
+    perfect.prefetch(leaves=[max(old_size - 1, 0)], sizes=[old_size, new_size])
+    return merkle.consistency_proof(old_size, new_size, perfect)

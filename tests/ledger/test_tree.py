@@ -119,3 +119,18 @@ def test_a_signed_root_that_is_not_the_chains_is_reported(db, checkpoint_key) ->
 
     assert [(p.index, p.code) for p in report.problems] == [(20, "checkpoint_mismatch")]
     assert "Merkle tree" in report.problems[0].message
+
+
+def test_a_proof_reads_a_few_rows_whatever_the_size(
+    db, checkpoint_key, django_assert_max_num_queries
+):
+    grow(1100)  # four stored subtrees of 256, two of 512, one of 1024
+    size = checkpoint(checkpoint_key)["size"]
+
+    for index in (0, 300, 1023, size - 1):
+        # The anchor, the stored nodes the proof can ask for, the block hashes around it and
+        # around the tree's right edge.
+        with django_assert_max_num_queries(4):
+            tree.inclusion(index, size)
+    with django_assert_max_num_queries(5):  # and around the old tree's right edge
+        tree.consistency(700, size)
