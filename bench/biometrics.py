@@ -14,7 +14,10 @@ Voices: FSDD's six speakers, digit recordings concatenated into ~3 s phrases of 
 (each digit take used once); per speaker the first 3 phrases enrol (mean of normalised
 embeddings), every other phrase probes every speaker's voiceprint (cosine similarity):
 EER, false accepts and rejects at the default, 1:N at the default threshold and margin, and
-the time to embed a 3 s phrase. Nothing is asserted.
+the time to embed a 3 s phrase. The speech check (--only speech): how much talking it counts
+in genuine 2.5-3 s recordings (FSDD digit takes joined in order; CMU ARCTIC sentences) and
+how many it would refuse at enrolment, and that silence, noise and a tone are refused.
+Nothing is asserted.
 """
 
 import argparse
@@ -161,6 +164,84 @@ def fsdd_phrases(data: Path) -> dict[str, list[np.ndarray]]:
     return phrases
 
 
+def sentences(data: Path) -> dict[str, list[np.ndarray]]:
+    """Genuine recordings of 2.5-3 s, decoded like an upload: FSDD digit takes joined in
+    order per speaker (each take used once, a new sentence when the next would pass 3 s),
+    and the CMU ARCTIC sentences of 2.5 s or more."""
+    import io
+    import wave
+
+    found: dict[str, list[np.ndarray]] = {"FSDD, digits joined": [], "CMU ARCTIC": []}
+    for folder in sorted((data / "voices" / "fsdd").iterdir()):
+        clips = sorted(folder.glob("*.wav"), key=lambda p: (int(p.stem.split("_")[1]), p.stem))
+        pcm: list[np.ndarray] = []
+        rate = 8000
+        for clip in clips:
+            with wave.open(str(clip)) as reader:
+                rate = reader.getframerate()
+                piece = np.frombuffer(reader.readframes(reader.getnframes()), np.int16)
+            if sum(p.size for p in pcm) + piece.size > 3.0 * rate:
+                if sum(p.size for p in pcm) >= 2.5 * rate:
+                    out = io.BytesIO()
+                    with wave.open(out, "wb") as writer:
+                        writer.setnchannels(1)
+                        writer.setsampwidth(2)
+                        writer.setframerate(rate)
+                        writer.writeframes(np.concatenate(pcm).tobytes())
+                    found["FSDD, digits joined"].append(
+                        uploads.voice_normalise(out.getvalue()).samples
+                    )
+                pcm = []
+            pcm.append(piece)
+    for path in sorted((data / "voices" / "cmu_arctic").glob("*/*.wav")):
+        samples = uploads.voice_normalise(path.read_bytes()).samples
+        if samples.size >= 2.5 * voice.RATE:
+            found["CMU ARCTIC"].append(samples)
+    return found
+
+
+def speech(data: Path) -> None:
+    """How much talking the speech check counts in genuine 2.5-3 s recordings, and how many
+    it would refuse at enrolment (uploads.ENROL_MIN_SPEECH_SECONDS)."""
+    print(
+        f"\n# speech check: genuine 2.5-3 s recordings, enrolment needs "
+        f"{uploads.ENROL_MIN_SPEECH_SECONDS:.1f} s counted"
+    )
+    row("set", "recordings", "counted / length, median", "lowest", "refused at enrolment")
+    row(*["---"] * 5)
+    for name, items in sentences(data).items():
+        ratios, refused = [], 0
+        for samples in items:
+            try:
+                counted = voice.speech_seconds(samples)
+            except voice.VoiceError:
+                counted = 0.0
+            ratios.append(counted / (samples.size / voice.RATE))
+            refused += counted < uploads.ENROL_MIN_SPEECH_SECONDS
+        row(
+            name,
+            len(items),
+            f"{statistics.median(ratios):.2f}",
+            f"{min(ratios):.2f}",
+            f"{refused} ({refused / len(items):.1%})",
+        )
+    rng = np.random.default_rng(5)
+    controls = {
+        "silence": np.zeros(48_000, np.float32),
+        "white noise": (rng.normal(size=48_000) * 0.1).astype(np.float32),
+        "220 Hz tone": (0.3 * np.sin(2 * np.pi * 220 * np.arange(48_000) / 16_000)).astype(
+            np.float32
+        ),
+    }
+    for name, samples in controls.items():
+        try:
+            voice.speech_seconds(samples)
+            outcome = "ACCEPTED"
+        except voice.VoiceError as exc:
+            outcome = f"refused ({exc.code})"
+        print(f"control, 3 s of {name}: {outcome}")
+
+
 def voices(data: Path, thresholds: list[float], margin: float) -> None:
     phrases = fsdd_phrases(data)
     prints, probes = {}, []
@@ -218,8 +299,12 @@ def main() -> None:
         "--voice-threshold", type=float, nargs="+", default=[0.55, 0.60, 0.65, 0.70, 0.75]
     )
     parser.add_argument("--voice-margin", type=float, default=0.05)
-    parser.add_argument("--only", choices=["face", "voice"])
+    parser.add_argument("--only", choices=["face", "voice", "speech"])
     args = parser.parse_args()
+    if args.only in (None, "speech"):
+        speech(args.data)
+    if args.only == "speech":
+        return
     if args.only != "face":
         voices(args.data, args.voice_threshold, args.voice_margin)
     if args.only == "voice":

@@ -151,7 +151,7 @@ def photo_with_face(photo: Photo) -> Photo:
     return Photo(photo.jpeg, photo.width, photo.height, descriptor)
 
 
-ENROL_MIN_SPEECH_SECONDS = 2.0  # as the speech check counts voiced frames: ~3 s of talking
+ENROL_MIN_SPEECH_SECONDS = 2.0  # of talking, short pauses included: a 2.5 s sentence
 
 
 def voice_enrol(upload: Upload) -> Voice:

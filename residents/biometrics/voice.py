@@ -11,6 +11,7 @@ stationary noise (no such contrast, or flat spectra) is refused. It does not tri
 voice-activity detector before embedding (that made results worse); the check only refuses.
 """
 
+import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,10 @@ STEADY_SPEECH_DBFS = -30.0  # frames this loud count, even without pauses to com
 # hums by under 0.3) and have a spectral flatness of at least 0.011 (a pure tone: 0.0001).
 STEADY_STD_DB = 1.0  # speech rises and falls; a hum or tone does not
 TONAL_FLATNESS = 0.002
+# Counting talk (not deciding whether there is a voice): frames this far above the floor,
+# and pauses up to this long between them.
+ACTIVE_ABOVE_FLOOR_DB = 6.0
+PAUSE_FRAMES = 30  # 300 ms
 
 _lock = threading.Lock()
 _session: Any = None
@@ -91,12 +96,31 @@ def speech_seconds(samples: np.ndarray) -> float:
         raise VoiceError(
             "noise", "The recording holds a steady tone, no voice. Speak close to the microphone."
         )
-    voiced = int(np.sum(flatness < NOISE_FLATNESS))
-    if voiced == 0:
+    if not np.any(flatness < NOISE_FLATNESS):
         raise VoiceError(
             "noise", "The recording holds only noise, no voice. Speak close to the microphone."
         )
-    return float(voiced * HOP / RATE)
+    return float(_talking(frames, energy_db, floor).sum() * HOP / RATE)
+
+
+def _talking(frames: np.ndarray, energy_db: np.ndarray, floor: float) -> np.ndarray:
+    """Which frames are talking, once the recording is known to hold a voice: frames that
+    stand above the quiet floor and are not hiss, with the short pauses between words
+    (up to PAUSE_FRAMES) counted in, as a listener counts them. Counting only the loudest
+    voiced frames, as the refusal above does, found 0.4-0.7 s in every second of read
+    digits and refused most genuine 2.5 s sentences."""
+    level = max(floor + ACTIVE_ABOVE_FLOOR_DB, SILENCE_DBFS)
+    candidates = np.flatnonzero(energy_db > level)
+    active = np.zeros(energy_db.size, dtype=bool)
+    if candidates.size:
+        spectra = np.abs(np.fft.rfft(frames[candidates] * np.hanning(FRAME), axis=1)) + 1e-9
+        flatness = np.exp(np.mean(np.log(spectra), axis=1)) / np.mean(spectra, axis=1)
+        active[candidates[flatness < NOISE_FLATNESS]] = True
+    on = np.flatnonzero(active)
+    for start, end in itertools.pairwise(on.tolist()):
+        if 1 < end - start <= PAUSE_FRAMES:
+            active[start:end] = True
+    return active
 
 
 def features(samples: np.ndarray) -> np.ndarray:

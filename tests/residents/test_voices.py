@@ -1,6 +1,8 @@
 """Voice recognition on real recordings: enrolment, 1:1 and 1:N at the gate, refusals."""
 
 import base64
+import io
+import wave
 
 import numpy as np
 import pytest
@@ -38,6 +40,16 @@ def test_the_same_speaker_is_close_and_another_is_far() -> None:
     assert float(first @ again) > 0.7 > float(first @ other)
 
 
+def wav_bytes(samples: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(voice.RATE)
+        writer.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
     ("audio", "code"),
     [
@@ -53,6 +65,16 @@ def test_silence_noise_and_blips_are_refused(audio, code) -> None:
         voice.voice_embed(audio)
 
     assert caught.value.code == code
+
+
+@pytest.mark.parametrize("name", ["aew_a0001", "aew_a0002", "aew_a0003", "axb_a0004", "axb_a0006"])
+def test_a_clean_read_sentence_of_two_and_a_half_seconds_counts_two_and_enrols(name) -> None:
+    """Found at a real gate: 3 of 10 speakers could not enrol from a clean 2.4-2.9 s sentence;
+    the check counted only the loudest voiced frames (0.6-1.1 s of them)."""
+    cut = samples(name)[: int(2.5 * voice.RATE)]
+
+    assert voice.speech_seconds(cut) >= 2.0
+    assert uploads.voice_enrol(wav_bytes(cut)).embedding is not None
 
 
 def test_enrolment_needs_about_three_seconds_of_speech(warden) -> None:
