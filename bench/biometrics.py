@@ -17,6 +17,11 @@ EER, false accepts and rejects at the default, 1:N at the default threshold and 
 the time to embed a 3 s phrase. The speech check (--only speech): how much talking it counts
 in genuine 2.5-3 s recordings (FSDD digit takes joined in order; CMU ARCTIC sentences) and
 how many it would refuse at enrolment, and that silence, noise and a tone are refused.
+Calibration (--calibrate [--target-far 0.001] [--residents]): false accepts and false
+rejects per face threshold from 0.40 to 0.65, on the shared sets and, with --residents, on
+every pair of this deployment's enrolled residents, and the highest threshold that keeps
+false accepts at or under the target.
+
 Face detection (--only detection): the rate of photos with exactly one face found, per set,
 on the three sets and on two made from them (tight 92x112 greyscale crops, and photos scaled
 so that the face is 48 pixels wide), and what the special cases (no face, two faces) get.
@@ -135,6 +140,61 @@ def detection(data: Path) -> None:
         except face.FaceError as exc:
             outcome_text = exc.code
         print(f"special case {path.name}: {outcome_text}")
+
+
+def residents_faces() -> np.ndarray:
+    """Every enrolled resident's face embedding in this deployment's database (Django's
+    settings from the environment, as manage.py reads them), one row each."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostel.settings")
+    django.setup()
+    from residents.galleries import gallery
+
+    active, moved_out = gallery("face").load()
+    return np.concatenate([active.matrix, moved_out.matrix])
+
+
+def calibrate(data: Path, target: float, with_residents: bool) -> None:
+    """FAR and FRR per threshold, and the threshold that keeps false accepts under target.
+
+    Genuine pairs (two photos of one person) come from the shared sets; impostor pairs from
+    them and, with --residents, from every pair of this deployment's enrolled residents (one
+    photo each, so no genuine pairs there: a look-alike among them shows as a close pair)."""
+    rows = load(data)
+    # Pairs within each set: people photographed alike are the hard impostors.
+    pairs = [pair_distances(items) for items in rows.values()]
+    genuine = np.concatenate([g for g, _ in pairs])
+    impostor = np.concatenate([i for _, i in pairs])
+    sources = [f"shared sets: {genuine.size} genuine, {impostor.size} impostor pairs"]
+    if with_residents:
+        faces = residents_faces()
+        if len(faces) >= 2:
+            between = np.linalg.norm(faces[:, None, :] - faces[None, :, :], axis=2)
+            ours = between[np.triu_indices(len(faces), k=1)]
+            impostor = np.concatenate([impostor, ours])
+            sources.append(
+                f"this deployment: {len(faces)} residents, {ours.size} pairs, "
+                f"closest {ours.min():.3f}"
+            )
+    print("\n# calibration: " + "; ".join(sources))
+    row("threshold", "false accepts (impostor pairs)", "false rejects (genuine pairs)")
+    row(*["---"] * 3)
+    thresholds = np.round(np.arange(0.40, 0.651, 0.01), 2)
+    for t in thresholds:
+        row(f"{t:.2f}", f"{np.mean(impostor < t):.3%}", f"{np.mean(genuine >= t):.2%}")
+    safe = [t for t in thresholds if np.mean(impostor < t) <= target]
+    if not safe:
+        print(f"no threshold from 0.40 keeps false accepts at or under {target:.3%}")
+        return
+    chosen = max(safe)
+    far, frr = np.mean(impostor < chosen), np.mean(genuine >= chosen)
+    print(
+        f"suggested FACE_MATCH_THRESHOLD={chosen:.2f}: false accepts {far:.3%} of impostor "
+        f"pairs (target {target:.3%}), false rejects {frr:.2%} of genuine pairs"
+    )
 
 
 def pair_distances(rows):
@@ -379,7 +439,19 @@ def main() -> None:
     )
     parser.add_argument("--voice-margin", type=float, default=0.05)
     parser.add_argument("--only", choices=["face", "voice", "speech", "detection"])
+    parser.add_argument(
+        "--calibrate", action="store_true", help="FAR/FRR per threshold and a suggestion"
+    )
+    parser.add_argument("--target-far", type=float, default=0.001, help="with --calibrate")
+    parser.add_argument(
+        "--residents",
+        action="store_true",
+        help="with --calibrate: add this deployment's enrolled residents (DATABASE_URL)",
+    )
     args = parser.parse_args()
+    if args.calibrate:
+        calibrate(args.data, args.target_far, args.residents)
+        return
     if args.only in (None, "detection"):
         detection(args.data)
     if args.only == "detection":
