@@ -41,6 +41,7 @@ from ledger.audit import BLOCK_FIELDS
 from ledger.checkpoints import CheckpointError, signing_key
 from ledger.exports import line
 from ledger.files import atomic_file
+from ledger.keys import keyring
 from ledger.models import ArchiveSegment, Block, ChainHead
 from ledger.segments import checkpoint_name, file_sha256, segment_name
 from ledger.selectors import archive_anchor
@@ -240,6 +241,7 @@ def segment_read_back(out: Path, plan: Plan, public_key: str) -> str:
         plan.first_index, [bytes.fromhex(node) for node in plan.frontier]
     )
     expected, prev_hash, trailer = plan.first_index, plan.prev_hash, None
+    keys = keyring().keys
     with gzip.open(path, "rt", encoding="utf-8") as lines:
         for text in lines:
             row = json.loads(text)
@@ -253,6 +255,9 @@ def segment_read_back(out: Path, plan: Plan, public_key: str) -> str:
                 raise ArchiveError(f"{path}: block {expected} is not where it should be")
             if computed != row["hash"]:
                 raise ArchiveError(f"{path}: block {expected} does not hash to its hash")
+            key = keys.get(row["key_id"])
+            if key is None or crypto.sign(key, row["hash"]) != row["signature"]:
+                raise ArchiveError(f"{path}: block {expected}'s signature does not verify")
             tree.append(merkle.block_leaf(row["hash"]))
             expected, prev_hash = expected + 1, row["hash"]
     if expected != plan.last_index + 1 or prev_hash != plan.last_hash:

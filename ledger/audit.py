@@ -133,7 +133,12 @@ def _walk_archive(walk: Walk, archived: dict[str, Any], archive: Path | None) ->
             audit.add(None, "archive_missing", f"{path.name} is not in {archive}")
             walk.tree = None
             continue
-        trailer, count = walk.lines(export_lines(path), path.name)
+        try:
+            trailer, count = walk.lines(export_lines(path), path.name)
+        except (OSError, EOFError, UnicodeError, zlib.error) as exc:  # cut short, not gzip
+            audit.add(None, "archive_altered", f"{path.name} cannot be read to its end: {exc}")
+            walk.tree = None
+            continue
         _check_segment_trailer(walk, path.name, number, trailer, count)
     extra = [segment_name(n) for n in sorted(_segment_numbers(archive)) if n > archived["segments"]]
     if extra:

@@ -26,14 +26,7 @@ class ReceiptError(DomainError):
 
 def receipt_for(block: Block) -> dict[str, Any]:
     """The receipt of ``block`` in the latest checkpoint's tree."""
-    checkpoint = checkpoint_latest()
-    if checkpoint is None:
-        raise ReceiptError(
-            "no_checkpoint",
-            "No checkpoint has been made yet, so no receipt can be given: run `manage.py "
-            "ledger_checkpoint create` (daily, from cron).",
-        )
-    _trusted(checkpoint)
+    checkpoint = _latest_trusted()
     if block.index >= checkpoint.size:
         raise ReceiptError(
             "not_in_checkpoint",
@@ -61,6 +54,26 @@ def receipt_for(block: Block) -> dict[str, Any]:
         "inclusion_proof": [node.hex() for node in proof],
         "checkpoint": checkpoint.signed,
     }
+
+
+def _latest_trusted() -> Checkpoint:
+    """The largest recorded checkpoint that is as signed (one bad row does not stop every
+    receipt: the next good one serves)."""
+    if checkpoint_latest() is None:
+        raise ReceiptError(
+            "no_checkpoint",
+            "No checkpoint has been made yet, so no receipt can be given: run `manage.py "
+            "ledger_checkpoint create` (daily, from cron).",
+        )
+    refused: ReceiptError | None = None
+    for checkpoint in Checkpoint.objects.order_by("-size", "-recorded_at")[:50]:
+        try:
+            _trusted(checkpoint)
+        except ReceiptError as exc:
+            refused = refused or exc
+            continue
+        return checkpoint
+    raise refused or ReceiptError("proof_unavailable", "No recorded checkpoint can be used.")
 
 
 def _trusted(checkpoint: Checkpoint) -> None:

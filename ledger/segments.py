@@ -61,7 +61,13 @@ def archived_rows(
             )
             tree = None  # the roots after a missing segment cannot be recomputed
             continue
-        if file_sha256(path) != segment.file_sha256:
+        try:
+            digest = file_sha256(path)
+        except OSError as exc:
+            report.add(segment.first_index, "archive_missing", f"{where} cannot be read: {exc}")
+            tree = None
+            continue
+        if digest != segment.file_sha256:
             report.add(
                 segment.first_index,
                 "archive_altered",
@@ -175,6 +181,28 @@ def _check_trailer(
         )
 
 
+def anchor_confirm(report: "Report", anchor: ArchiveSegment, public_key: str) -> None:
+    """Without the archive, hold the anchor the live chain continues from to its segment's
+    signed checkpoint, where the archive run wrote it: a forged anchor row (one that hides
+    deleted blocks behind a made-up archive) has none that verifies."""
+    directory = Path(anchor.location)
+    if not (directory / checkpoint_name(anchor.number)).is_file():
+        report.add(
+            anchor.last_index,
+            "archive_missing",
+            f"the anchor's signed checkpoint {checkpoint_name(anchor.number)} is not in "
+            f"{directory}: the archive cannot be confirmed from here",
+        )
+        return
+    try:
+        nodes = [bytes.fromhex(node) for node in anchor.tree_frontier]
+        tree = merkle.Frontier.from_hashes(anchor.last_index + 1, nodes)
+    except (TypeError, ValueError):
+        report.add(anchor.last_index, "archive_mismatch", "the anchor's tree range is malformed")
+        return
+    _check_checkpoint(report, anchor, directory, public_key, tree)
+
+
 def _check_checkpoint(
     report: "Report",
     segment: ArchiveSegment,
@@ -187,7 +215,7 @@ def _check_checkpoint(
     name = checkpoint_name(segment.number)
     try:
         checkpoint = json.loads((directory / name).read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         checkpoint = None
     if not isinstance(checkpoint, dict) or not crypto.checkpoint_signature_valid(
         checkpoint, public_key

@@ -22,7 +22,7 @@ from django.utils import timezone
 from ledger import crypto, registry
 from ledger.keys import keyring
 from ledger.models import Block, ChainHead
-from ledger.segments import archived_rows
+from ledger.segments import anchor_confirm, archived_rows
 from ledger.selectors import archive_anchor
 
 MAX_PROBLEMS_KEPT = 1000
@@ -285,6 +285,8 @@ def _verify(
                 )
             )
         else:
+            if checkpoint_key:
+                anchor_confirm(report, anchor, checkpoint_key)
             report.from_index = max(report.from_index, anchor.last_index + 1)
             report.notes.append(
                 f"blocks 0..{anchor.last_index} (up to {anchor.last_timestamp}) are archived "

@@ -12,9 +12,12 @@ Segments themselves are append-only in the database, as blocks were before.
 
 from django.db import migrations, models
 
+# SECURITY DEFINER: the function reads ledger_archivesegment with its owner's rights, so an
+# application role that has not been granted SELECT on that table yet (between `migrate` and
+# `db_grant`) can still append blocks.
 BLOCK_TRIGGER_SQL = """
 CREATE OR REPLACE FUNCTION ledger_block_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         IF NEW."index" <= (SELECT MAX(last_index) FROM ledger_archivesegment) THEN
@@ -37,7 +40,7 @@ $$;
 
 OLD_BLOCK_TRIGGER_SQL = """
 CREATE OR REPLACE FUNCTION ledger_block_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY INVOKER AS $$
 BEGIN
     RAISE EXCEPTION 'ledger_block is append-only: % refused', TG_OP
         USING ERRCODE = 'restrict_violation';
@@ -82,6 +85,11 @@ def add_triggers(apps, schema_editor):
 
 
 def drop_triggers(apps, schema_editor):
+    if apps.get_model("ledger", "ArchiveSegment").objects.exists():
+        raise RuntimeError(
+            "blocks are archived: unapplying this migration would drop the record of the "
+            "archive (its anchor, hashes and tree), and the chain would no longer verify"
+        )
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP_SEGMENT_TRIGGER_SQL, params=None)
         schema_editor.execute(

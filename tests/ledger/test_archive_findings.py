@@ -4,6 +4,7 @@ test failed on the code before its fix."""
 import gzip
 import io
 import json
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,11 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from ledger import archive, audit, crypto
+from ledger import archive, audit, crypto, merkle
 from ledger.models import ArchiveSegment, Block, Checkpoint, TreeNode
 from ledger.receipts import ReceiptError, consistency_between, receipt_for
 from ledger.verification import chain_verify
-from tests.conftest import make_checkpoint
+from tests.conftest import as_owner, make_checkpoint
 from tests.ledger.test_archive import audit as audit_export
 from tests.ledger.test_archive import run_archive, verify
 
@@ -185,7 +186,11 @@ def test_a_residents_status_edited_after_an_archive_is_still_caught(
     everything_but_the_newest(tmp_path, checkpoint_key)
     warden = User.objects.create_user("wendy")
     newcomer = services.resident_register(by=warden, name="Bo Lindqvist", room="A-101")
-    tamper("UPDATE residents_resident SET status = 'IN' WHERE id = %s", [newcomer.pk.hex])
+    # Backdating the registration as well hid the edit once (found by a second review).
+    tamper(
+        "UPDATE residents_resident SET status = 'IN', created_at = '2020-01-01' WHERE id = %s",
+        [newcomer.pk.hex],
+    )
 
     codes = {code for _, code in verify()}
 
@@ -299,3 +304,118 @@ def test_a_receipt_checked_without_a_key_says_the_key_is_needed(tmp_path, capsys
 
     assert audit.main(["--receipt", str(path)]) == 2
     assert "--checkpoint-key BASE64 is required" in capsys.readouterr().err
+
+
+# --- Found by a second review ---------------------------------------------------------------
+
+
+def test_a_forged_anchor_that_hides_deleted_blocks_is_reported_with_the_key(
+    history, checkpoint_key, tamper
+) -> None:
+    """Without the HMAC key, someone with the database's owner rights records a made-up
+    archive and deletes the oldest blocks: the live chain links to the forged anchor."""
+    history(old=0, new=10)
+    hashes = list(Block.objects.order_by("index").values_list("hash", flat=True))
+    tree = merkle.Frontier()
+    for block_hash in hashes[:6]:
+        tree.append(merkle.block_leaf(block_hash))
+    last = Block.objects.get(index=5)
+    tamper(
+        "INSERT INTO ledger_archivesegment (number, first_index, last_index, last_hash, "
+        "last_timestamp, file_name, file_sha256, location, tree_frontier, archived_at, "
+        "archived_by) VALUES (1, 0, 5, %s, %s, 'segment-000001.jsonl.gz', %s, '/nowhere', "
+        "%s, %s, '')",
+        [
+            last.hash,
+            last.timestamp,
+            "0" * 64,
+            json.dumps([n.hex() for n in tree.hashes()]),
+            timezone.now(),
+        ],
+    )
+    tamper('DELETE FROM ledger_block WHERE "index" <= 5')
+
+    assert chain_verify().valid  # without the checkpoint key: only a note, as documented
+    assert (5, "archive_missing") in verify(checkpoint_key=checkpoint_key[1])
+
+
+def test_blocks_append_before_the_new_table_is_granted(history, checkpoint_key) -> None:
+    """Between `migrate` and `db_grant` the application's role has no rights on the
+    archive's table, which the block trigger reads: appends must go on (they stopped)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("roles are PostgreSQL's")
+    with as_owner(), connection.cursor() as cursor:
+        cursor.execute("REVOKE SELECT ON ledger_archivesegment FROM hostel_test_app")
+
+    history(old=0, new=2)
+
+    assert Block.objects.count() == 3
+
+
+def test_unapplying_the_archive_migration_is_refused_once_blocks_are_archived(
+    history, checkpoint_key, tmp_path
+) -> None:
+    from django.apps import apps
+
+    migration = import_module("ledger.migrations.0007_archive_segments")
+    history(old=4, new=2)
+    everything_but_the_newest(tmp_path, checkpoint_key)
+
+    with pytest.raises(RuntimeError, match="blocks are archived"):
+        migration.drop_triggers(apps, None)
+
+
+def test_the_audit_reports_a_cut_segment_as_altered(history, checkpoint_key, tmp_path) -> None:
+    history(old=6, new=2)
+    segment = everything_but_the_newest(tmp_path, checkpoint_key)
+    path = tmp_path / segment.file_name
+    path.write_bytes(path.read_bytes()[:200])
+
+    status, result = audit_export(tmp_path, "--archive", str(tmp_path))
+
+    assert status == 1 and "archive_altered" in {p["code"] for p in result["problems"]}
+
+
+def test_one_bad_recorded_checkpoint_does_not_stop_every_receipt(
+    chain, checkpoint_key, settings, tamper
+) -> None:
+    settings.LEDGER_CHECKPOINT_PUBLIC_KEY = checkpoint_key[1]
+    chain(20)
+    make_checkpoint(checkpoint_key[0])
+    forged = Checkpoint.objects.get()
+    tamper(
+        "INSERT INTO ledger_checkpoint (size, head_hash, tree_root, created, signed, "
+        "recorded_at) VALUES (21, %s, %s, %s, %s, %s)",
+        [
+            forged.head_hash,
+            "ab" * 32,
+            forged.created,
+            json.dumps({**forged.signed, "tree_root": "ab" * 32}),
+            timezone.now(),
+        ],
+    )
+
+    assert receipt_for(Block.objects.get(index=7))["checkpoint"] == forged.signed
+
+
+def test_a_segment_whose_signatures_do_not_verify_stops_the_run(
+    history, checkpoint_key, tmp_path, monkeypatch
+) -> None:
+    history(old=6, new=2)
+    write = archive._write_segment
+
+    def resigned(out, plan):
+        tree = write(out, plan)
+        path = out / plan.file_name
+        lines = gzip.decompress(path.read_bytes()).decode().splitlines(keepends=True)
+        row = json.loads(lines[2])
+        row["signature"] = "0" * 64
+        lines[2] = json.dumps(row, separators=(",", ":")) + "\n"
+        path.write_bytes(gzip.compress("".join(lines).encode()))
+        return tree
+
+    monkeypatch.setattr(archive, "_write_segment", resigned)
+    with pytest.raises(archive.ArchiveError, match="signature does not verify"):
+        run_archive(tmp_path, checkpoint_key)
+
+    assert Block.objects.count() == 9 and not ArchiveSegment.objects.exists()
