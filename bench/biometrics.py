@@ -22,6 +22,10 @@ rejects per face threshold from 0.40 to 0.65, on the shared sets and, with --res
 every pair of this deployment's enrolled residents, and the highest threshold that keeps
 false accepts at or under the target.
 
+Enrolment samples (--only samples): open-set 1:N with 1, 3 or 5 photos enrolled per person,
+scored by the closest sample or by their mean, at the highest threshold that accepts no
+stranger and no one as someone else (see samples_study).
+
 Face detection (--only detection): the rate of photos with exactly one face found, per set,
 on the three sets and on two made from them (tight 92x112 greyscale crops, and photos scaled
 so that the face is 48 pixels wide), and what the special cases (no face, two faces) get.
@@ -195,6 +199,70 @@ def calibrate(data: Path, target: float, with_residents: bool) -> None:
         f"suggested FACE_MATCH_THRESHOLD={chosen:.2f}: false accepts {far:.3%} of impostor "
         f"pairs (target {target:.3%}), false rejects {frr:.2%} of genuine pairs"
     )
+
+
+def samples_study(data: Path, rounds: int = 20) -> None:
+    """What enrolling 1, 3 or 5 photos per person does to 1:N at zero false accepts.
+
+    Open set, as at a gate: in each round half of the people (with 6 photos or more) are
+    enrolled with k random photos each, and the rest are strangers. Probes: every photo of an
+    enrolled person not used to enrol them (genuine), and every photo of a stranger
+    (impostor). A person's score is the distance to their closest sample ("each sample") or
+    to the mean of their samples ("centre"); accepted below the threshold and 0.05 closer
+    than the next person. The threshold is the highest that accepts no stranger and no one
+    as someone else, in that round; the genuine-accept rate there is averaged over rounds."""
+    rows = load(data)
+    people: dict[str, list[np.ndarray]] = {}
+    for dataset, items in rows.items():
+        for person, embedding in items:
+            people.setdefault(f"{dataset}/{person}", []).append(embedding)
+    people = {name: photos for name, photos in people.items() if len(photos) >= 6}
+    print(f"\n# enrolment samples: {len(people)} people with 6+ photos, {rounds} rounds")
+    row("photos enrolled", "scored by", "genuine accepted at zero false accepts", "threshold")
+    row(*["---"] * 4)
+    for k in (1, 3, 5):
+        for scoring in ("each sample", "centre"):
+            rates, thresholds = [], []
+            for round_number in range(rounds):
+                rng = np.random.default_rng(1000 * k + round_number)  # same splits per scoring
+                names = sorted(people)
+                rng.shuffle(names)
+                enrolled, strangers = names[: len(names) // 2], names[len(names) // 2 :]
+                gallery, probes = [], []
+                for name in enrolled:
+                    order = rng.permutation(len(people[name]))
+                    chosen = [people[name][i] for i in order[:k]]
+                    samples = [np.mean(chosen, axis=0)] if scoring == "centre" else chosen
+                    gallery += [(name, sample) for sample in samples]
+                    probes += [(name, people[name][i]) for i in order[k:]]
+                probes += [(None, photo) for name in strangers for photo in people[name]]
+                owners = [name for name, _ in gallery]
+                matrix = np.stack([sample for _, sample in gallery])
+                outcomes = []  # (best distance, runner-up gap, right person?, genuine?)
+                for truth, probe in probes:
+                    distances = np.linalg.norm(matrix - probe, axis=1)
+                    best: dict[str, float] = {}
+                    for owner, distance in zip(owners, distances, strict=True):
+                        best[owner] = min(best.get(owner, 9.0), float(distance))
+                    ranked = sorted(best.items(), key=lambda item: item[1])
+                    gap = ranked[1][1] - ranked[0][1] if len(ranked) > 1 else 9.0
+                    outcomes.append((ranked[0][1], gap, ranked[0][0] == truth, truth is not None))
+                safe = 0.0
+                for t in np.round(np.arange(0.30, 0.701, 0.01), 2):
+                    wrong = any(d < t and g >= 0.05 and not right for d, g, right, _ in outcomes)
+                    if wrong:
+                        break
+                    safe = t
+                genuine = [(d, g, r) for d, g, r, is_genuine in outcomes if is_genuine]
+                accepted = sum(d < safe and g >= 0.05 and r for d, g, r in genuine)
+                rates.append(accepted / len(genuine))
+                thresholds.append(safe)
+            row(
+                k,
+                scoring,
+                f"{np.mean(rates):.1%}",
+                f"{np.median(thresholds):.2f} (median)",
+            )
 
 
 def pair_distances(rows):
@@ -438,7 +506,7 @@ def main() -> None:
         "--voice-threshold", type=float, nargs="+", default=[0.55, 0.60, 0.65, 0.70, 0.75]
     )
     parser.add_argument("--voice-margin", type=float, default=0.05)
-    parser.add_argument("--only", choices=["face", "voice", "speech", "detection"])
+    parser.add_argument("--only", choices=["face", "voice", "speech", "detection", "samples"])
     parser.add_argument(
         "--calibrate", action="store_true", help="FAR/FRR per threshold and a suggestion"
     )
@@ -455,6 +523,9 @@ def main() -> None:
     if args.only in (None, "detection"):
         detection(args.data)
     if args.only == "detection":
+        return
+    if args.only == "samples":
+        samples_study(args.data)
         return
     if args.only in (None, "speech"):
         speech(args.data)
