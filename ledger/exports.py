@@ -46,6 +46,10 @@ def chain_export(path: Path, *, from_index: int = 0) -> dict[str, Any]:
 def _write(raw: IO[bytes], gz: bool, from_index: int) -> dict[str, Any]:
     with _snapshot():
         head = ChainHead.objects.filter(pk=ChainHead.SINGLETON).first()
+        if from_index > (head.size if head else 0):
+            raise ValueError(
+                f"there is no block {from_index}: the chain has {head.size if head else 0}"
+            )
         anchor = archive_anchor()
         start = max(from_index - 1, 0)
         stored = Q(index__gte=start)

@@ -272,6 +272,13 @@ def _verify(
     else:
         size = head.size
         report.head_size, report.head_hash = head.size, head.hash
+        if from_index > size:  # an incremental run asks from where the head was before
+            report.add(
+                size,
+                "head_mismatch",
+                f"verification from block {from_index} was asked, but the chain has only "
+                f"{size} blocks: blocks were removed since, or the index is wrong",
+            )
 
     start = max(from_index - 1, 0)
     subject_keys = registry.subject_keys()

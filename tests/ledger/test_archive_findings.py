@@ -419,3 +419,15 @@ def test_a_segment_whose_signatures_do_not_verify_stops_the_run(
         run_archive(tmp_path, checkpoint_key)
 
     assert Block.objects.count() == 9 and not ArchiveSegment.objects.exists()
+
+
+def test_an_index_past_the_chain_is_not_a_valid_empty_check(chain, tmp_path) -> None:
+    """Found by a new user: `verify_chain --from-index 999` said valid, 0 blocks, and
+    `export_chain --from-index 999` wrote a file the audit then called invalid."""
+    chain(5)
+
+    assert (6, "head_mismatch") in verify(from_index=999)
+    assert verify(from_index=6) == set()  # from the head: nothing new, nothing wrong
+    with pytest.raises(CommandError, match="there is no block 999") as refused:
+        call_command("export_chain", "--out", str(tmp_path / "x.jsonl"), "--from-index", "999")
+    assert refused.value.returncode == 2 and not (tmp_path / "x.jsonl").exists()

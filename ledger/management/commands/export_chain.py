@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError("--from-index must be 0 or more", returncode=2)
         try:
             trailer = chain_export(options["out"], from_index=options["from_index"])
-        except (OSError, DatabaseError) as exc:
+        except (OSError, DatabaseError, ValueError) as exc:
             raise CommandError(f"cannot export: {exc}", returncode=2) from exc
         self.stdout.write(
             f"Exported {trailer['blocks']} blocks (from block {trailer['from_index']}; the "
