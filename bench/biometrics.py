@@ -228,7 +228,8 @@ def samples_study(data: Path, rounds: int = 20) -> None:
                 names = sorted(people)
                 rng.shuffle(names)
                 enrolled, strangers = names[: len(names) // 2], names[len(names) // 2 :]
-                gallery, probes = [], []
+                gallery: list[tuple[str, np.ndarray]] = []
+                probes: list[tuple[str | None, np.ndarray]] = []
                 for name in enrolled:
                     order = rng.permutation(len(people[name]))
                     chosen = [people[name][i] for i in order[:k]]
