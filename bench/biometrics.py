@@ -434,20 +434,27 @@ def speech(data: Path) -> None:
             f"{refused} ({refused / len(items):.1%})",
         )
     rng = np.random.default_rng(5)
+    t = np.arange(64_000) / 16_000
+    rumble = np.cumsum(rng.normal(size=t.size))
+    rumble -= np.convolve(rumble, np.ones(800) / 800, "same")
+    rumble = rumble / np.abs(rumble).max() * 0.3 * (0.1 + np.clip(np.sin(np.pi * t / 2), 0, 1))
+    word = sentences(data)["CMU ARCTIC"][0][4800:12800]  # about half a second of a sentence
     controls = {
-        "silence": np.zeros(48_000, np.float32),
-        "white noise": (rng.normal(size=48_000) * 0.1).astype(np.float32),
-        "220 Hz tone": (0.3 * np.sin(2 * np.pi * 220 * np.arange(48_000) / 16_000)).astype(
-            np.float32
-        ),
+        "3 s of silence": np.zeros(48_000),
+        "3 s of white noise": rng.normal(size=48_000) * 0.1,
+        "3 s of a 220 Hz tone": 0.3 * np.sin(2 * np.pi * 220 * t[:48_000]),
+        "4 s of traffic (brown noise swelling)": rumble,
+        "a word, then 3.5 s of traffic": np.concatenate([word, rumble[:56_000]]),
     }
     for name, samples in controls.items():
         try:
-            voice.speech_seconds(samples)
-            outcome = "ACCEPTED"
+            counted = voice.speech_seconds(samples.astype(np.float32))
+            outcome = f"{counted:.2f} s counted" + (
+                " (would ENROL)" if counted >= uploads.ENROL_MIN_SPEECH_SECONDS else ""
+            )
         except voice.VoiceError as exc:
             outcome = f"refused ({exc.code})"
-        print(f"control, 3 s of {name}: {outcome}")
+        print(f"control, {name}: {outcome}")
 
 
 def voices(data: Path, thresholds: list[float], margin: float) -> None:

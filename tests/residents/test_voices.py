@@ -77,6 +77,37 @@ def test_a_clean_read_sentence_of_two_and_a_half_seconds_counts_two_and_enrols(n
     assert uploads.voice_enrol(wav_bytes(cut)).embedding is not None
 
 
+def rumble(seconds: float, seed: int = 1) -> np.ndarray:
+    """Brown noise swelling and fading, as traffic passing or wind on the microphone."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * voice.RATE)) / voice.RATE
+    noise = np.cumsum(rng.normal(size=t.size))
+    noise -= np.convolve(noise, np.ones(800) / 800, "same")
+    noise /= np.abs(noise).max()
+    return (noise * 0.3 * (0.1 + np.clip(np.sin(2 * np.pi * 0.25 * t), 0, 1))).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "audio",
+    [
+        pytest.param(lambda: rumble(4), id="traffic"),
+        pytest.param(
+            lambda: np.concatenate([samples("aew_a0001")[4800:12800], rumble(3.5)]),
+            id="a-word-then-traffic",
+        ),
+    ],
+)
+def test_rumble_does_not_count_as_talk(audio) -> None:
+    """Found by review: counting every frame above the floor that was not hiss let traffic
+    pass for talk (3.3-3.9 s of it); talk is periodic, rumble is not."""
+    try:
+        counted = voice.speech_seconds(audio())
+    except voice.VoiceError:
+        counted = 0.0
+
+    assert counted < 1.0
+
+
 def test_enrolment_needs_about_three_seconds_of_speech(warden) -> None:
     short = speech_wav("aew_a0001")[: 44 + 16_000 * 2 * 1]  # its first second only
 
