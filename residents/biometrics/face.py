@@ -11,8 +11,8 @@ When the HOG detector finds no face, two more tries before "no face": the image 
 its own edges (a face that fills a tight crop touches the frame, where HOG's window cannot
 sit) and, if small, upsampled twice; then dlib's CNN face detector (MMOD, public domain,
 shipped in the same wheel) on the padded image at about 300 pixels. It costs a few hundred
-milliseconds, and only photos that would otherwise be refused pay it. Several faces found by
-any try are still refused.
+milliseconds, and only photos that would otherwise be refused pay it. A small photo in which
+the first try finds one face is read the second way too, and refused if that finds two.
 """
 
 import threading
@@ -32,6 +32,7 @@ MAX_SIDE = 800  # larger photos are downscaled before detection
 DIMENSIONS = 128
 
 PAD = 0.2  # of the longer side, on each side, for the second and third tries
+MIN_SIDE = 32  # pixels: a smaller image holds no face to find
 SMALL_SIDE = 400  # below this the second try upsamples twice
 CNN_SIDE = 300  # the CNN's try runs at about this size (its cost grows with the area)
 CNN_CONFIDENCE_FLOOR = 0.5  # MMOD scores faces about 1.0; non-faces it finds, under 0.2
@@ -110,15 +111,23 @@ def face_embed(image: Image.Image) -> np.ndarray:
 
 
 def _find(detector: Any, pixels: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """The faces in ``pixels`` by the first try that finds any, and the array they are in."""
+    """The faces in ``pixels`` by the first try that finds any, and the array they are in.
+
+    A small photo in which the first try finds one face is also read the second way, which
+    sees small faces the first misses: a second face found there refuses the photo."""
+    if min(pixels.shape[:2]) < MIN_SIDE:
+        return pixels, []  # nothing a face could be found in (and dlib's CNN fails on it)
     faces = _hog(detector, pixels, UPSAMPLE)
-    if faces:
+    small = max(pixels.shape[:2]) < SMALL_SIDE
+    if len(faces) > 1 or (faces and not small):
         return pixels, faces
     border = int(max(pixels.shape[:2]) * PAD)
     padded = np.pad(pixels, ((border, border), (border, border), (0, 0)), mode="edge")
-    faces = _hog(detector, padded, 2 if max(pixels.shape[:2]) < SMALL_SIDE else UPSAMPLE)
+    again = _hog(detector, padded, 2 if small else UPSAMPLE)
     if faces:
-        return padded, faces
+        return (padded, again) if len(again) > 1 else (pixels, faces)
+    if again:
+        return padded, again
     return padded, _mmod(padded)
 
 

@@ -66,6 +66,25 @@ def test_a_face_filling_a_small_greyscale_crop_is_found_and_is_the_same_person(n
     assert float(np.linalg.norm(whole - cropped)) < 0.5
 
 
+def test_two_faces_in_a_small_photo_are_still_two() -> None:
+    """Found by review: on a small photo the first try saw one face of two, and the photo
+    passed as one person's."""
+    small = image("two_faces_kit_rose.jpg").resize((150, 210))
+
+    with pytest.raises(face.FaceError) as refused:
+        face.face_embed(small)
+
+    assert refused.value.code == "several_faces"
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (3, 3), (31, 40)])
+def test_a_tiny_image_is_no_face_not_a_crash(size) -> None:
+    with pytest.raises(face.FaceError) as refused:
+        face.face_embed(Image.new("RGB", size, "white"))
+
+    assert refused.value.code == "no_face"
+
+
 def test_a_face_in_harsh_side_light_is_found() -> None:
     assert face.face_embed(image("yale/subject04_7.jpg")).shape == (face.DIMENSIONS,)
 
