@@ -219,12 +219,14 @@ def samples_study(data: Path, rounds: int = 20) -> None:
     """What enrolling 1, 3 or 5 photos per person does to 1:N at zero false accepts.
 
     Open set, as at a gate: in each round half of the people (with 6 photos or more) are
-    enrolled with k random photos each, and the rest are strangers. Probes: every photo of an
-    enrolled person not used to enrol them (genuine), and every photo of a stranger
-    (impostor). A person's score is the distance to their closest sample ("each sample") or
-    to the mean of their samples ("centre"); accepted below the threshold and 0.05 closer
-    than the next person. The threshold is the highest that accepts no stranger and no one
-    as someone else, in that round; the genuine-accept rate there is averaged over rounds."""
+    enrolled and the rest are strangers. Each enrolled person's photos are shuffled once per
+    round: the first k of the first five enrol them, the sixth and later are the genuine
+    probes, the same for every k; every photo of a stranger is an impostor probe. A person's
+    score is the distance to their closest sample ("each sample") or to the mean of their
+    samples ("centre"); accepted below the threshold and 0.05 closer than the next person.
+    Reported: the genuine-accept rate at the deployed 0.50 with the strangers and wrong
+    people accepted there, and at the highest threshold that accepts no stranger and no one
+    as someone else in that round (tuned on the probes it scores: optimistic), averaged."""
     rows = load(data)
     people: dict[str, list[np.ndarray]] = {}
     for dataset, items in rows.items():
@@ -232,13 +234,23 @@ def samples_study(data: Path, rounds: int = 20) -> None:
             people.setdefault(f"{dataset}/{person}", []).append(embedding)
     people = {name: photos for name, photos in people.items() if len(photos) >= 6}
     print(f"\n# enrolment samples: {len(people)} people with 6+ photos, {rounds} rounds")
-    row("photos enrolled", "scored by", "genuine accepted at zero false accepts", "threshold")
-    row(*["---"] * 4)
+    row(
+        "photos enrolled",
+        "scored by",
+        "genuine accepted at 0.50",
+        "false accepts at 0.50",
+        "genuine accepted at zero false accepts",
+        "that threshold",
+    )
+    row(*["---"] * 6)
     for k in (1, 3, 5):
         for scoring in ("each sample", "centre"):
-            rates, thresholds = [], []
+            rates: list[float] = []
+            thresholds: list[float] = []
+            at_default: list[float] = []
+            false_at_default: list[float] = []
             for round_number in range(rounds):
-                rng = np.random.default_rng(1000 * k + round_number)  # same splits per scoring
+                rng = np.random.default_rng(round_number)  # same splits and probes for all
                 names = sorted(people)
                 rng.shuffle(names)
                 enrolled, strangers = names[: len(names) // 2], names[len(names) // 2 :]
@@ -249,7 +261,7 @@ def samples_study(data: Path, rounds: int = 20) -> None:
                     chosen = [people[name][i] for i in order[:k]]
                     samples = [np.mean(chosen, axis=0)] if scoring == "centre" else chosen
                     gallery += [(name, sample) for sample in samples]
-                    probes += [(name, people[name][i]) for i in order[k:]]
+                    probes += [(name, people[name][i]) for i in order[5:]]
                 probes += [(None, photo) for name in strangers for photo in people[name]]
                 owners = [name for name, _ in gallery]
                 matrix = np.stack([sample for _, sample in gallery])
@@ -272,9 +284,17 @@ def samples_study(data: Path, rounds: int = 20) -> None:
                 accepted = sum(d < safe and g >= 0.05 and r for d, g, r in genuine)
                 rates.append(accepted / len(genuine))
                 thresholds.append(safe)
+                at_default.append(
+                    sum(d < 0.5 and g >= 0.05 and r for d, g, r in genuine) / len(genuine)
+                )
+                false_at_default.append(
+                    sum(d < 0.5 and g >= 0.05 and not r for d, g, r, _ in outcomes) / len(outcomes)
+                )
             row(
                 k,
                 scoring,
+                f"{np.mean(at_default):.1%}",
+                f"{np.mean(false_at_default):.2%} of probes",
                 f"{np.mean(rates):.1%}",
                 f"{np.median(thresholds):.2f} (median)",
             )
