@@ -166,9 +166,7 @@ def _step(name: str) -> None:
 
 def _write_segment(out: Path, plan: Plan) -> merkle.Frontier:
     """Write the segment file; returns the tree's compact range up to its last block."""
-    tree = merkle.Frontier.from_hashes(
-        plan.first_index, [bytes.fromhex(node) for node in plan.frontier]
-    )
+    tree = merkle.Frontier.from_hex(plan.first_index, plan.frontier)
     rows = (
         Block.objects.filter(index__gte=plan.first_index, index__lte=plan.last_index)
         .order_by("index")
@@ -237,9 +235,7 @@ def segment_read_back(out: Path, plan: Plan, public_key: str) -> str:
     last hash matching the database's means every block matches it (SHA-256)."""
     path = out / plan.file_name
     digest = file_sha256(path)
-    tree = merkle.Frontier.from_hashes(
-        plan.first_index, [bytes.fromhex(node) for node in plan.frontier]
-    )
+    tree = merkle.Frontier.from_hex(plan.first_index, plan.frontier)
     expected, prev_hash, trailer = plan.first_index, plan.prev_hash, None
     keys = keyring().keys
     with gzip.open(path, "rt", encoding="utf-8") as lines:

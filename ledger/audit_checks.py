@@ -99,8 +99,7 @@ class Walk:
         if index in self.hashes_wanted:
             self.hashes[index] = block_hash
         try:
-            nodes = [bytes.fromhex(node) for node in frontier]
-            self.tree = merkle.Frontier.from_hashes(index + 1, nodes)
+            self.tree = merkle.Frontier.from_hex(index + 1, frontier)
         except (TypeError, ValueError):
             self.tree = None
 

@@ -108,6 +108,12 @@ class Frontier:
         frontier._hashes = list(hashes)
         return frontier
 
+    @classmethod
+    def from_hex(cls, size: int, hashes: Sequence[str]) -> "Frontier":
+        """from_hashes() of hashes stored as hex text (an archive's record or trailer);
+        ValueError or TypeError when they are not that."""
+        return cls.from_hashes(size, [bytes.fromhex(node) for node in hashes])
+
 
 def root(leaves: Iterable[bytes]) -> bytes:
     """MTH of leaf hashes, streamed through a Frontier: memory O(log n) whatever the count."""

@@ -195,8 +195,7 @@ def anchor_confirm(report: "Report", anchor: ArchiveSegment, public_key: str) ->
         )
         return
     try:
-        nodes = [bytes.fromhex(node) for node in anchor.tree_frontier]
-        tree = merkle.Frontier.from_hashes(anchor.last_index + 1, nodes)
+        tree = merkle.Frontier.from_hex(anchor.last_index + 1, anchor.tree_frontier)
     except (TypeError, ValueError):
         report.add(anchor.last_index, "archive_mismatch", "the anchor's tree range is malformed")
         return

@@ -136,5 +136,11 @@ def checkpoint_latest() -> Checkpoint | None:
     return Checkpoint.objects.order_by("-size", "-recorded_at").first()
 
 
+def stored_subjects(kind: str) -> set[str]:
+    """The subjects that have a stored event of type ``kind`` (by the type index)."""
+    rows = Block.objects.filter(type=kind).values_list("subject", flat=True)
+    return set(rows.iterator(chunk_size=5000))
+
+
 def verification_latest() -> VerificationRun | None:
     return VerificationRun.objects.order_by("-finished_at").first()

@@ -51,8 +51,7 @@ def _frontier(size: int, found: list[tuple[int, int, bytes]] | None = None) -> m
 
 
 def _anchor_frontier(anchor: ArchiveSegment) -> merkle.Frontier:
-    nodes = [bytes.fromhex(node) for node in anchor.tree_frontier]
-    return merkle.Frontier.from_hashes(anchor.last_index + 1, nodes)
+    return merkle.Frontier.from_hex(anchor.last_index + 1, anchor.tree_frontier)
 
 
 def _hashes(start: int, end: int) -> Iterator[str]:

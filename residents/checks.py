@@ -60,7 +60,7 @@ def status_disagreements() -> tuple[list[tuple[Resident, str | None]], int]:
     # After an archive, a resident whose registration is no longer stored may have status
     # events only in the archive; one whose registration is stored has every event stored.
     registered = (
-        {subject for subject, _ in ledger_selectors.events_in_order("register")}
+        ledger_selectors.stored_subjects("register")
         if ledger_selectors.archive_anchor() is not None
         else None
     )
