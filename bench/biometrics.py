@@ -18,9 +18,12 @@ the time to embed a 3 s phrase. The speech check (--only speech): how much talki
 in genuine 2.5-3 s recordings (FSDD digit takes joined in order; CMU ARCTIC sentences) and
 how many it would refuse at enrolment, and that silence, noise and a tone are refused.
 Calibration (--calibrate [--target-far 0.001] [--residents]): false accepts and false
-rejects per face threshold from 0.40 to 0.65 on the shared sets, with --residents how many
-pairs of this deployment's enrolled residents fall under each, and the highest threshold
-that keeps false accepts at or under the target.
+rejects per face threshold from 0.40 to 0.65 on the shared sets; with --residents (the
+database of DATABASE_URL) how many pairs of this deployment's enrolled residents fall under
+each, and, leave-one-out on their own enrolment photos, how many of a resident's photos the
+centre of their other photos would refuse and how many fall under another resident's
+centre; and the highest threshold that keeps false accepts at or under the target (on the
+shared sets and, with --residents, on the residents' own photos).
 
 Enrolment samples (--only samples): open-set 1:N with 1, 3 or 5 photos enrolled per person,
 scored by the closest sample or by their mean, at the highest threshold that accepts no
@@ -161,6 +164,36 @@ def residents_faces() -> np.ndarray:
     return np.concatenate([active.matrix, moved_out.matrix])
 
 
+def residents_leave_one_out() -> tuple[np.ndarray, np.ndarray, int]:
+    """This deployment's residents' own enrolment photos, leave-one-out: each photo of a
+    resident with two or more, against the centre of their other photos (genuine, as the
+    gate would compare it) and against every other enrolled resident's centre (impostor).
+    Returns the two distance arrays and how many residents gave genuine pairs."""
+    from residents.galleries import gallery
+    from residents.models import Sample
+
+    active, moved_out = gallery("face").load()
+    ids = [*active.ids, *moved_out.ids]
+    centres = np.concatenate([active.matrix, moved_out.matrix])
+    rows = Sample.objects.filter(kind="face", model=face.MODEL).values_list(
+        "resident_id", "embedding"
+    )
+    photos: dict[Any, list[np.ndarray]] = {}
+    for resident_id, embedding in rows.iterator():
+        photos.setdefault(resident_id, []).append(np.frombuffer(bytes(embedding), np.float32))
+    genuine, impostor, people = [], [], 0
+    for resident_id, own in photos.items():
+        others = [n for n, pk in enumerate(ids) if pk != resident_id]
+        for n, probe in enumerate(own):
+            if len(own) >= 2:
+                rest = np.mean([e for m, e in enumerate(own) if m != n], axis=0)
+                genuine.append(float(np.linalg.norm(rest - probe)))
+            if others:
+                impostor.extend(np.linalg.norm(centres[others] - probe, axis=1).tolist())
+        people += len(own) >= 2
+    return np.array(genuine), np.array(impostor), people
+
+
 def calibrate(data: Path, target: float, with_residents: bool) -> None:
     """FAR and FRR per threshold, and the threshold that keeps false accepts under target.
 
@@ -174,28 +207,41 @@ def calibrate(data: Path, target: float, with_residents: bool) -> None:
     genuine = np.concatenate([g for g, _ in pairs])
     impostor = np.concatenate([i for _, i in pairs])
     sources = [f"shared sets: {genuine.size} genuine, {impostor.size} impostor pairs"]
-    ours = np.empty(0)
+    ours = own_genuine = own_impostor = np.empty(0)
     if with_residents:
         faces = residents_faces()
         if len(faces) >= 2:
             between = np.linalg.norm(faces[:, None, :] - faces[None, :, :], axis=2)
             ours = np.sort(between[np.triu_indices(len(faces), k=1)])
             sources.append(f"this deployment: {len(faces)} residents, {ours.size} pairs")
+        own_genuine, own_impostor, people = residents_leave_one_out()
+        sources.append(
+            f"leave-one-out on their own photos: {own_genuine.size} genuine (of {people} "
+            f"residents with 2 or more photos), {own_impostor.size} impostor comparisons"
+        )
     print("\n# calibration: " + "; ".join(sources))
     row(
         "threshold",
         "false accepts (impostor pairs)",
         "false rejects (genuine pairs)",
         "your residents' pairs under it",
+        "your photos refused (leave-one-out)",
+        "your photos under another's centre",
     )
-    row(*["---"] * 4)
+    row(*["---"] * 6)
     thresholds = np.round(np.arange(0.40, 0.651, 0.01), 2)
+
+    def rate(values: np.ndarray, hit: np.ndarray) -> str:
+        return f"{np.mean(hit):.2%}" if values.size else "-"
+
     for t in thresholds:
         row(
             f"{t:.2f}",
             f"{np.mean(impostor < t):.3%}",
             f"{np.mean(genuine >= t):.2%}",
             int(np.sum(ours < t)) if with_residents else "-",
+            rate(own_genuine, own_genuine >= t),
+            rate(own_impostor, own_impostor < t),
         )
     if ours.size:
         closest = ", ".join(f"{d:.3f}" for d in ours[:5])
@@ -207,11 +253,28 @@ def calibrate(data: Path, target: float, with_residents: bool) -> None:
     if not safe:
         print(f"no threshold from 0.40 keeps false accepts at or under {target:.3%}")
         return
+    if own_impostor.size:  # this deployment's own photos must keep to the target too
+        safe = [t for t in safe if np.mean(own_impostor < t) <= target]
+        if not safe:
+            lowest = np.mean(own_impostor < thresholds[0])
+            print(
+                f"no threshold from 0.40 keeps your residents' photos under another's centre "
+                f"at or under {target:.3%} (at 0.40: {lowest:.2%}): some of them look alike "
+                "(the closest pairs above). Check those pairs; the margin rule and the "
+                "guard's look are what keep them apart."
+            )
+            return
     chosen = max(safe)
     far, frr = np.mean(impostor < chosen), np.mean(genuine >= chosen)
+    own = (
+        f"; your residents' photos, leave-one-out: {np.mean(own_genuine >= chosen):.2%} "
+        f"refused, {np.mean(own_impostor < chosen):.3%} under another resident's centre"
+        if own_genuine.size and own_impostor.size
+        else ""
+    )
     print(
         f"suggested FACE_MATCH_THRESHOLD={chosen:.2f}: false accepts {far:.3%} of impostor "
-        f"pairs (target {target:.3%}), false rejects {frr:.2%} of genuine pairs"
+        f"pairs (target {target:.3%}), false rejects {frr:.2%} of genuine pairs{own}"
     )
 
 

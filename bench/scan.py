@@ -62,7 +62,7 @@ def main() -> None:
         by=warden,
         name="Barack",
         room="A-1",
-        photo=uploads.photo_enrol((FACES / "obama_640x480.jpg").read_bytes()),
+        photos=[uploads.photo_enrol((FACES / "obama_640x480.jpg").read_bytes())],
     )
     rng = np.random.default_rng(3)
     crowd = rng.normal(size=(args.residents, face.DIMENSIONS)).astype(np.float32)

@@ -67,6 +67,8 @@ ERROR_STATUS = {
     "silence": 422,
     "noise": 422,
     "too_short": 422,
+    "different_faces": 422,  # enrolment samples that are not all one person's
+    "different_voices": 422,
     # the server could not record it; nothing was recorded
     "ledger_busy": 503,
     "ledger_error": 503,

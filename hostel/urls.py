@@ -40,6 +40,11 @@ api_urlpatterns = [
     *api_path("residents", residents_api.ResidentListApi.as_view(), "api-residents"),
     *api_path("residents/<uuid:pk>", residents_api.ResidentDetailApi.as_view(), "api-resident"),
     *api_path(
+        "residents/<uuid:pk>/samples",
+        residents_api.ResidentSampleApi.as_view(),
+        "api-resident-samples",
+    ),
+    *api_path(
         "residents/<uuid:pk>/photo", residents_api.ResidentPhotoApi.as_view(), "api-resident-photo"
     ),
     *api_path(

@@ -82,8 +82,20 @@ class ResidentRegisterApi(APIView):
         move_in_date = serializers.DateField(required=False, allow_null=True)
         occupation = serializers.CharField(required=False, allow_blank=True, max_length=120)
         emergency_contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        photo = serializers.FileField(required=False)
-        voice = serializers.FileField(required=False)
+        photo = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            max_length=services.FACE_SAMPLES_MAX,
+            help_text=f"1 to {services.FACE_SAMPLES_MAX} photos of the face (repeat the part); "
+            "the first is the one shown at the gate. Refused with 422 different_faces unless "
+            "all are one person.",
+        )
+        voice = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            max_length=services.VOICE_SAMPLES_MAX,
+            help_text=f"1 to {services.VOICE_SAMPLES_MAX} voice recordings (repeat the part).",
+        )
         same_face_confirmed = serializers.BooleanField(
             required=False,
             default=False,
@@ -91,11 +103,11 @@ class ResidentRegisterApi(APIView):
             "(refused with 409 duplicate_face otherwise, naming that resident).",
         )
 
-        def validate_photo(self, upload: UploadedFile) -> uploads.Photo:
-            return _normalised(uploads.photo_enrol, upload)
+        def validate_photo(self, files: list[UploadedFile]) -> list[uploads.Photo]:
+            return [_normalised(uploads.photo_enrol, upload) for upload in files]
 
-        def validate_voice(self, upload: UploadedFile) -> uploads.Voice:
-            return _normalised(uploads.voice_enrol, upload)
+        def validate_voice(self, files: list[UploadedFile]) -> list[uploads.Voice]:
+            return [_normalised(uploads.voice_enrol, upload) for upload in files]
 
     @extend_schema(
         request=InputSerializer,
@@ -109,18 +121,80 @@ class ResidentRegisterApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        resident = services.resident_register(by=request.user, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data["photos"], data["voices"] = data.pop("photo", []), data.pop("voice", [])
+        resident = services.resident_register(by=request.user, **data)
         output = ResidentOutputSerializer(resident, context={"request": request})
         return Response(output.data, status=status.HTTP_201_CREATED)
 
     def error_details(self, exc: Exception) -> dict[str, Any]:
-        """A duplicate face names the resident it looks like, with their photo."""
-        twin = getattr(exc, "resident", None)
-        if twin is None:
-            return {}
-        output = ResidentOutputSerializer(twin, context={"request": self.request})
-        fields = ("id", "name", "room", "photo_url")
-        return {"resident": {field: output.data[field] for field in fields}}
+        return _twin_details(exc, self.request)
+
+
+def _twin_details(exc: Exception, request: Request) -> dict[str, Any]:
+    """A duplicate face names the resident it looks like, with their photo."""
+    twin = getattr(exc, "resident", None)
+    if twin is None:
+        return {}
+    output = ResidentOutputSerializer(twin, context={"request": request})
+    fields = ("id", "name", "room", "photo_url")
+    return {"resident": {field: output.data[field] for field in fields}}
+
+
+class ResidentSampleApi(APIView):
+    """One more photo or voice recording for a resident's enrolment: after a genuine face
+    scan the gate refused, say, so that the gate knows the resident better."""
+
+    permission_classes = [IsAuthenticated, has_perm("residents.change_resident")]
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        photo = serializers.FileField(required=False)
+        voice = serializers.FileField(required=False)
+        same_face_confirmed = serializers.BooleanField(required=False, default=False)
+
+        def validate_photo(self, upload: UploadedFile) -> uploads.Photo:
+            return _normalised(uploads.photo_enrol, upload)
+
+        def validate_voice(self, upload: UploadedFile) -> uploads.Voice:
+            return _normalised(uploads.voice_enrol, upload)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if ("photo" in attrs) == ("voice" in attrs):
+                raise serializers.ValidationError("Send one photo or one voice recording.")
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        photos = serializers.IntegerField(help_text="Photos the resident is enrolled with.")
+        voice_recordings = serializers.IntegerField()
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            201: OutputSerializer,
+            409: OpenApiResponse(description="duplicate_face: another resident's face."),
+            422: OpenApiResponse(
+                description="no_face, several_faces, silence…, or different_faces / "
+                "different_voices: not this resident's (compared with their other samples)."
+            ),
+        },
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        resident = selectors.resident_get(pk)
+        if resident is None:
+            raise NotFound("No resident with that id.")
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        resident = services.resident_sample_add(
+            resident=resident, by=request.user, **serializer.validated_data
+        )
+        counts = selectors.sample_counts(resident)
+        output = {"id": resident.pk, "photos": counts["face"], "voice_recordings": counts["voice"]}
+        return Response(self.OutputSerializer(output).data, status=status.HTTP_201_CREATED)
+
+    def error_details(self, exc: Exception) -> dict[str, Any]:
+        return _twin_details(exc, self.request)
 
 
 class ResidentListApi(APIView):

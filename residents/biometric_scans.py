@@ -48,7 +48,8 @@ def face_scan_record(
     except face.FaceError as exc:
         raise ScanRefused(exc.code, str(exc)) from exc
     found = None
-    for enrolled in gallery("face").load():  # the active residents first
+    active, moved_out = gallery("face").load()  # the active residents first
+    for enrolled in (active, moved_out):
         match, _ = face.face_identify(
             probe,
             enrolled.matrix,
@@ -58,7 +59,16 @@ def face_scan_record(
         if match is not None:
             found = (enrolled.ids[match.index], Score("distance", match.distance))
             break
-    return _record_match(by, gate, ScanMode.FACE, found, scan_id, whose="one resident's")
+    try:
+        return _record_match(by, gate, ScanMode.FACE, found, scan_id, whose="one resident's")
+    except ScanRefused as refusal:
+        if found is not None:  # matched, and refused for another reason
+            raise
+        _, candidate = face.face_identify(probe, active.matrix, threshold=0, margin=0)
+        if candidate is not None and candidate.distance < face.SAME_PERSON:
+            refusal.closest = Resident.objects.filter(pk=active.ids[candidate.index]).first()
+            refusal.distance = candidate.distance
+        raise
 
 
 @decided(ScanMode.VOICE)

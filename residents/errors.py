@@ -26,6 +26,9 @@ class ScanRefused(DomainError):
 
     ``resident`` is who it was, where known, so the guard sees their photo. ``replayed``: the
     answer to a retry of an attempt already denied (residents.scans records it only once).
+    ``closest``: for a face no resident matched confidently, the active resident it came
+    closest to, if within the same-person limit, and its ``distance`` (a warden who checks
+    it is them can add the photo to their enrolment); never recorded as who it was.
     """
 
     def __init__(
@@ -35,7 +38,11 @@ class ScanRefused(DomainError):
         *,
         resident: "Resident | None" = None,
         replayed: bool = False,
+        closest: "Resident | None" = None,
+        distance: float | None = None,
     ) -> None:
         super().__init__(code, message)
         self.resident = resident
         self.replayed = replayed
+        self.closest = closest
+        self.distance = distance

@@ -17,18 +17,44 @@ from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS
 KEPT = {"photo_upload": ("photo_kept", "kept.jpg"), "voice_upload": ("voice_kept", "kept.wav")}
 
 
+class FilesInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class FilesField(forms.FileField):
+    """Up to ``most`` files from one input (none: an empty list)."""
+
+    def __init__(self, *, most: int, accept: str, **kwargs: Any) -> None:
+        self.most = most
+        attrs = {"accept": accept, "multiple": True, "data-max": most}
+        super().__init__(widget=FilesInput(attrs=attrs), **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = [item for item in (data if isinstance(data, list | tuple) else [data]) if item]
+        if len(files) > self.most:
+            raise forms.ValidationError(
+                f"Choose at most {self.most} files; you chose {len(files)}.", code="too_many"
+            )
+        return [super(FilesField, self).clean(item, initial) for item in files]
+
+
 class ResidentForm(forms.ModelForm):
-    photo_upload = forms.FileField(
-        label="Photo",
+    photo_upload = FilesField(
+        label="Photos",
         required=False,
-        help_text="JPEG, PNG or WebP, up to 10 MB; or take one with the camera.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        most=services.FACE_SAMPLES_MAX,
+        accept="image/jpeg,image/png,image/webp",
+        help_text=f"1 to {services.FACE_SAMPLES_MAX} photos of the face (JPEG, PNG or WebP, up "
+        "to 10 MB each), or take them with the camera: three, in different light, make the "
+        "gate recognise the resident more surely. The first is the one shown at the gate.",
     )
-    voice_upload = forms.FileField(
-        label="Voice sample",
+    voice_upload = FilesField(
+        label="Voice recordings",
         required=False,
-        help_text="Up to 30 seconds: a recording from this page, or webm, ogg, m4a, mp3, wav.",
-        widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}),
+        most=services.VOICE_SAMPLES_MAX,
+        accept="audio/*",
+        help_text=f"1 to {services.VOICE_SAMPLES_MAX} recordings of up to 30 seconds each: "
+        "recorded on this page, or webm, ogg, m4a, mp3, wav.",
     )
 
     # A photo or voice sample that passed its checks, carried over when the form comes back
@@ -53,7 +79,7 @@ class ResidentForm(forms.ModelForm):
             "phone": forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
         }
 
-    def clean_photo_upload(self) -> uploads.Photo | None:
+    def clean_photo_upload(self) -> list[uploads.Photo]:
         self._restore("photo_upload")
         return self._normalised("photo_upload", uploads.photo_enrol)
 
@@ -69,17 +95,22 @@ class ResidentForm(forms.ModelForm):
         """A photo of another resident's face (active, or moved out) waits for the warden's
         confirmation; the service refuses it too, so a form that skips this still can't."""
         cleaned = super().clean() or {}
-        photo = cleaned.get("photo_upload")
         unconfirmed = not cleaned.get("same_face_confirmed")
-        if isinstance(photo, uploads.Photo) and photo.face is not None and unconfirmed:
-            twin = selectors.face_lookalike(photo.face, exclude=self.instance.pk)
-            if twin is not None:
+        for photo in cleaned.get("photo_upload") or []:
+            twin = unconfirmed and selectors.face_lookalike(photo.face, exclude=self.instance.pk)
+            if twin:
                 self.refused(services.lookalike_refusal(twin))
+                break
         return cleaned
 
     def refused(self, refusal: ResidentError) -> None:
         """Show a service's refusal on the field it concerns, keeping the photo."""
-        field = {"duplicate_email": "email", "duplicate_face": "photo_upload"}.get(refusal.code)
+        field = {
+            "duplicate_email": "email",
+            "duplicate_face": "photo_upload",
+            "different_faces": "photo_upload",
+            "different_voices": "voice_upload",
+        }.get(refusal.code)
         if refusal.code == "duplicate_face":
             self.twin = refusal.resident
         self.keep_uploads()  # first: an error on the photo field drops its cleaned value
@@ -89,44 +120,50 @@ class ResidentForm(forms.ModelForm):
         """Carry a photo and voice sample that passed their checks over to the form shown
         again."""
         cleaned = getattr(self, "cleaned_data", {})
-        photo, voice = cleaned.get("photo_upload"), cleaned.get("voice_upload")
+        photos, voices = cleaned.get("photo_upload"), cleaned.get("voice_upload")
         data = QueryDict(mutable=True)
         data.update(self.data)
-        if isinstance(photo, uploads.Photo):
-            data["photo_kept"] = base64.b64encode(photo.jpeg).decode("ascii")
-        if isinstance(voice, uploads.Voice):
-            data["voice_kept"] = base64.b64encode(voice.wav).decode("ascii")
+        if photos:
+            data["photo_kept"] = ",".join(_base64(photo.jpeg) for photo in photos)
+        if voices:
+            data["voice_kept"] = ",".join(_base64(voice.wav) for voice in voices)
         self.data = data
 
-    def clean_voice_upload(self) -> uploads.Voice | None:
+    def clean_voice_upload(self) -> list[uploads.Voice]:
         self._restore("voice_upload")
         return self._normalised("voice_upload", uploads.voice_enrol)
 
     def _restore(self, field: str) -> None:
-        """Without a new upload, the one kept from the form's last showing, if any."""
+        """Without new uploads, the ones kept from the form's last showing, if any."""
         kept_field, name = KEPT[field]
         if self.cleaned_data.get(field) or not self.data.get(kept_field):
             return
         try:
-            kept = base64.b64decode(self.data[kept_field], validate=True)
+            kept = [
+                base64.b64decode(item, validate=True) for item in self.data[kept_field].split(",")
+            ]
         except (binascii.Error, ValueError):
-            raise forms.ValidationError("Choose the file again.", code="upload") from None
-        self.cleaned_data[field] = SimpleUploadedFile(name, kept)
+            raise forms.ValidationError("Choose the files again.", code="upload") from None
+        limit = self.fields[field].most  # type: ignore[attr-defined]
+        self.cleaned_data[field] = [SimpleUploadedFile(name, item) for item in kept[:limit]]
 
-    def _normalised(self, field: str, normalise: Any) -> Any:
-        upload = self.cleaned_data.get(field)
-        if not upload:
-            return None
-        try:
-            return normalise(upload)
-        except uploads.UploadError as exc:
-            raise forms.ValidationError(str(exc), code="upload") from exc
+    def _normalised(self, field: str, normalise: Any) -> list[Any]:
+        files = self.cleaned_data.get(field) or []
+        several = len(files) > 1
+        checked = []
+        for number, upload in enumerate(files, start=1):
+            try:
+                checked.append(normalise(upload))
+            except uploads.UploadError as exc:
+                which = f"{upload.name or 'File'} ({number} of {len(files)}): " if several else ""
+                raise forms.ValidationError(f"{which}{exc}", code="upload") from exc
+        return checked
 
     def service_arguments(self) -> dict[str, Any]:
         """What resident_register / resident_update take from this form."""
         data = {field: self.cleaned_data[field] for field in EDITABLE_FIELDS}
-        data["photo"] = self.cleaned_data.get("photo_upload")
-        data["voice"] = self.cleaned_data.get("voice_upload")
+        data["photos"] = self.cleaned_data.get("photo_upload") or []
+        data["voices"] = self.cleaned_data.get("voice_upload") or []
         data["same_face_confirmed"] = self.cleaned_data.get("same_face_confirmed", False)
         return data
 
@@ -182,3 +219,31 @@ class DeactivateForm(forms.Form):
     moved_out_on = forms.DateField(
         label="Moved out on", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+
+class SampleForm(forms.Form):
+    """One more photo or voice recording for a resident's enrolment (the resident page)."""
+
+    photo = forms.FileField(required=False)
+    voice = forms.FileField(required=False)
+    same_face_confirmed = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        photo, voice = cleaned.get("photo"), cleaned.get("voice")
+        if not photo and not voice:
+            raise forms.ValidationError("Choose or take a photo, or record the voice, first.")
+        if photo and voice:
+            raise forms.ValidationError("Add a photo or a voice recording, one at a time.")
+        try:
+            if photo:
+                cleaned["photo"] = uploads.photo_enrol(photo)
+            if voice:
+                cleaned["voice"] = uploads.voice_enrol(voice)
+        except uploads.UploadError as exc:
+            raise forms.ValidationError(str(exc), code=exc.code) from exc
+        return cleaned
+
+
+def _base64(content: bytes) -> str:
+    return base64.b64encode(content).decode("ascii")

@@ -164,6 +164,41 @@ class Resident(models.Model):
         return max(0, int((now - self.last_scan_at).total_seconds()))
 
 
+class Sample(models.Model):
+    """One enrolment photo or voice recording of a resident, with its embedding. The
+    resident's face_embedding (voice_embedding) is the centre of their samples made with the
+    current model: what the gate compares a scan with. The registration photo (voice
+    sample) is also the resident's photo (voice_sample): the same file, named by both."""
+
+    class Kind(models.TextChoices):
+        FACE = "face", "Photo"
+        VOICE = "voice", "Voice recording"
+
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="samples")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    file = models.FileField(upload_to="samples/")
+    embedding = models.BinaryField()
+    model = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(fields=["resident", "kind", "created_at"], name="residents_sample_idx")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["face", "voice"]), name="residents_sample_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.resident_id}"
+
+
 class Gate(models.Model):
     """A place where residents are scanned. Superusers manage gates in the admin."""
 

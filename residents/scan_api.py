@@ -171,19 +171,32 @@ class ScanApi(APIView):
         return Response(scan_output(outcome, request), status=status.HTTP_201_CREATED)
 
     def error_details(self, exc: Exception) -> dict[str, Any]:
-        """A refusal names who it was, where known, so the guard sees their photo."""
+        """A refusal names who it was, where known, so the guard sees their photo. A face no
+        one matched names, to a user who may change residents, the active resident it came
+        closest to within the same-person limit, where to add the photo if it is them."""
+        details: dict[str, Any] = {}
         resident = getattr(exc, "resident", None)
-        if resident is None:
-            return {}
-        return {
-            "resident": {
+        if resident is not None:
+            details["resident"] = {
                 "id": str(resident.pk),
                 "name": resident.name,
                 "room": resident.room,
                 "status": resident.status,
                 "photo_url": _photo_url(resident, self.request),
             }
-        }
+        closest = getattr(exc, "closest", None)
+        if closest is not None and self.request.user.has_perm("residents.change_resident"):
+            details["closest"] = {
+                "id": str(closest.pk),
+                "name": closest.name,
+                "room": closest.room,
+                "photo_url": _photo_url(closest, self.request),
+                "distance": round(exc.distance, 4),  # type: ignore[attr-defined]
+                "add_photo_url": self.request.build_absolute_uri(
+                    reverse("api-resident-samples", args=[closest.pk])
+                ),
+            }
+        return details
 
 
 class OccupancyApi(APIView):

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from ledger import selectors as ledger_selectors
 from ledger.models import Block
 from residents import passes
-from residents.models import Resident
+from residents.models import Resident, Sample
 from residents.search import query_parse
 
 # Natural order ("Resident 2" before "Resident 10", "B-2" before "B-10"): the sort keys
@@ -94,6 +94,19 @@ def face_lookalike(descriptor: "np.ndarray", *, exclude: Any = None) -> Resident
             if enrolled.ids[row] != exclude:
                 return Resident.objects.defer(*Resident.EMBEDDINGS).get(pk=enrolled.ids[row])
     return None
+
+
+def resident_samples(resident: Resident) -> dict[str, list[Sample]]:
+    """The resident's enrolment samples by kind ("face", "voice"), oldest first."""
+    samples: dict[str, list[Sample]] = {"face": [], "voice": []}
+    for sample in resident.samples.defer("embedding"):
+        samples[sample.kind].append(sample)
+    return samples
+
+
+def sample_counts(resident: Resident) -> dict[str, int]:
+    """How many photos ("face") and voice recordings ("voice") the resident is enrolled with."""
+    return {kind: len(samples) for kind, samples in resident_samples(resident).items()}
 
 
 def resident_get(resident_id: Any) -> Resident | None:

@@ -9,19 +9,20 @@ The gate's scans live in residents.scans.
 """
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from ledger.services import block_append
 from residents import selectors, uploads
 from residents.errors import ResidentError
-from residents.models import Resident
+from residents.models import Resident, Sample
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
 from residents.text import text_normalise
 from residents.uploads import Photo, Voice
@@ -63,6 +64,10 @@ RECORDED_FIELDS = (
     "created_at",
     "updated_at",
 )
+FACE = Sample.Kind.FACE.value
+VOICE = Sample.Kind.VOICE.value
+FACE_SAMPLES_MAX = 5
+VOICE_SAMPLES_MAX = 3
 FACE_FIELDS = ["face_embedding", "face_model", "face_enrolled_at"]
 VOICE_FIELDS = ["voice_embedding", "voice_model", "voice_enrolled_at"]
 
@@ -72,16 +77,18 @@ def resident_register(
     by: Staff,
     name: str,
     room: str,
-    photo: Photo | None = None,
-    voice: Voice | None = None,
+    photos: Sequence[Photo] = (),
+    voices: Sequence[Voice] = (),
     same_face_confirmed: bool = False,
     **details: Unpack[ResidentDetails],
 ) -> Resident:
-    """Register a resident (with an optional photo and voice sample) and log a block.
+    """Register a resident (with up to FACE_SAMPLES_MAX photos and VOICE_SAMPLES_MAX voice
+    recordings, all optional) and log a block. The first photo is the one shown at the gate.
 
-    Refused when another resident has the email address (in any case), and when the photo
-    shows the face of an active resident, unless staff confirmed ``same_face_confirmed``
-    that this is someone else (a twin, a look-alike).
+    Refused when another resident has the email address (in any case), when a photo shows
+    the face of another resident, unless staff confirmed ``same_face_confirmed`` that this
+    is someone else (a twin, a look-alike), and when the photos (or recordings) are not all
+    of one person.
     """
     unknown = set(details) - set(DETAIL_FIELDS)
     if unknown:
@@ -90,19 +97,22 @@ def resident_register(
         name=_clean(name), room=_clean(room), created_by=_user(by), **_cleaned(dict(details))
     )
     _full_clean(resident)
-    if photo is not None:
-        photo = _photo_checked(photo, resident, same_face_confirmed)
+    faces = _photos_checked(photos, resident, same_face_confirmed)
+    speakers = _voices_checked(voices)
     with (
         _email_taken_on_race(resident),
         files_kept_only_on_commit() as keep,
         transaction.atomic(),
     ):
-        if photo is not None:
-            keep(_enrol_photo(resident, photo))
-        if voice is not None:
-            keep(_enrol_voice(resident, voice))
+        samples = [
+            *_samples_store(resident, FACE, photos, faces, by, keep, portrait=True),
+            *_samples_store(resident, VOICE, voices, speakers, by, keep, portrait=True),
+        ]
+        _centre(resident, FACE, faces)
+        _centre(resident, VOICE, speakers)
         resident.save(force_insert=True)
-        _log(resident, "register", by)
+        Sample.objects.bulk_create(samples)
+        _log(resident, "register", by, **_counts(faces, speakers))
     return resident
 
 
@@ -110,19 +120,21 @@ def resident_update(
     *,
     resident: Resident,
     by: Staff,
-    photo: Photo | None = None,
-    voice: Voice | None = None,
+    photos: Sequence[Photo] = (),
+    voices: Sequence[Voice] = (),
     same_face_confirmed: bool = False,
     **changes: Unpack[ResidentChanges],
 ) -> Resident:
     """Change a resident's details; logs one block naming the changed fields (none if none).
-    The same refusals as resident_register (a taken email, another resident's face)."""
+    New ``photos`` (``voices``) replace all the resident's photos (recordings): a
+    re-enrolment. The same refusals as resident_register (a taken email, another
+    resident's face, samples of more than one person)."""
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"not editable: {', '.join(sorted(unknown))}")
     cleaned = _cleaned(dict(changes))
-    if photo is not None:
-        photo = _photo_checked(photo, resident, same_face_confirmed)
+    faces = _photos_checked(photos, resident, same_face_confirmed)
+    speakers = _voices_checked(voices)
     with (
         _email_taken_on_race(resident),
         files_kept_only_on_commit() as keep,
@@ -133,22 +145,73 @@ def resident_update(
         for field in changed:
             setattr(current, field, cleaned[field])
         _full_clean(current)
-        replaced, enrolled = [], []
-        if photo is not None:
-            replaced.append(current.photo.name)
-            keep(_enrol_photo(current, photo))
-            changed.append("photo")
-            enrolled += FACE_FIELDS
-        if voice is not None:
-            replaced.append(current.voice_sample.name)
-            keep(_enrol_voice(current, voice))
-            changed.append("voice_sample")
-            enrolled += VOICE_FIELDS
+        replaced: list[str] = []
+        samples: list[Sample] = []
+        enrolled: list[str] = []
+        for kind, items, embeddings, field in (
+            (FACE, photos, faces, "photo"),
+            (VOICE, voices, speakers, "voice_sample"),
+        ):
+            if not items:
+                continue
+            replaced += [getattr(current, field).name, *_samples_drop(current, kind)]
+            samples += _samples_store(current, kind, items, embeddings, by, keep, portrait=True)
+            _centre(current, kind, embeddings)
+            changed.append(field)
+            enrolled += FACE_FIELDS if kind == FACE else VOICE_FIELDS
         if not changed:
             return current
         current.save(update_fields=[*changed, *enrolled, "updated_at"])
-        _log(current, "update", by, changed=sorted(changed))
+        Sample.objects.bulk_create(samples)
+        _log(current, "update", by, changed=sorted(changed), **_counts(faces, speakers))
         files_delete_on_commit(replaced)
+    return current
+
+
+def resident_sample_add(
+    *,
+    resident: Resident,
+    by: Staff,
+    photo: Photo | None = None,
+    voice: Voice | None = None,
+    same_face_confirmed: bool = False,
+) -> Resident:
+    """Add one photo (or voice recording) to a resident's enrolment, and log a block: the
+    gate then compares scans with the centre of all of them. Refused unless it is the
+    resident's own (within the same-person limit of their other samples) and not another
+    resident's face. Past FACE_SAMPLES_MAX (VOICE_SAMPLES_MAX) the oldest sample other than
+    the registration photo (recording) is dropped. A resident with no photo (recording)
+    yet gets this one as it."""
+    if (photo is None) == (voice is None):
+        raise TypeError("resident_sample_add takes one photo or one voice recording")
+    kind, limit = (FACE, FACE_SAMPLES_MAX) if photo else (VOICE, VOICE_SAMPLES_MAX)
+    if photo is not None:
+        items: Sequence[Photo | Voice] = [photo]
+        embeddings = _photos_checked([photo], resident, same_face_confirmed)
+    else:
+        assert voice is not None
+        items, embeddings = [voice], _voices_checked([voice])
+    field = "photo" if kind == FACE else "voice_sample"
+    with files_kept_only_on_commit() as keep, transaction.atomic():
+        current = Resident.objects.select_for_update().get(pk=resident.pk)
+        kept = list(_samples_current(current, kind))
+        _same_person(kind, [_embedding(sample) for sample in kept], embeddings[0], current)
+        portrait = not getattr(current, field)
+        dropped: list[str] = []
+        while len(kept) >= limit:
+            oldest = next(s for s in kept if s.file.name != getattr(current, field).name)
+            kept.remove(oldest)
+            oldest.delete()
+            dropped.append(oldest.file.name or "")
+        sample = _samples_store(current, kind, items, embeddings, by, keep, portrait=portrait)
+        everyone = [*(_embedding(s) for s in kept), embeddings[0]]
+        _centre(current, kind, everyone)
+        enrolled = FACE_FIELDS if kind == FACE else VOICE_FIELDS
+        current.save(update_fields=[*enrolled, *([field] if portrait else []), "updated_at"])
+        Sample.objects.bulk_create(sample)
+        counts = _counts(everyone, []) if kind == FACE else _counts([], everyone)
+        _log(current, "update", by, changed=[f"{kind}_samples"], **counts)
+        files_delete_on_commit(dropped)
     return current
 
 
@@ -282,18 +345,100 @@ def _email_taken_on_race(resident: Resident) -> Iterator[None]:
         raise _email_taken(resident) from exc
 
 
-def _photo_checked(photo: Photo, resident: Resident, same_face_confirmed: bool) -> Photo:
-    """The photo with its face descriptor; refused (UploadError) without one face, and
-    (ResidentError) when it is another resident's face that staff did not confirm. Before
-    the transaction: reading the gallery must not hold the write lock."""
-    if photo.face is None:  # not enrolled by the caller: find the one face now
-        photo = uploads.photo_with_face(photo)
-    assert photo.face is not None
-    if not same_face_confirmed:
-        twin = selectors.face_lookalike(photo.face, exclude=resident.pk)
-        if twin is not None:
-            raise lookalike_refusal(twin)
-    return photo
+def _photos_checked(
+    photos: Sequence[Photo], resident: Resident, same_face_confirmed: bool
+) -> list["np.ndarray"]:
+    """Each photo's face descriptor; refused (UploadError) without one face in each,
+    (ResidentError) when one is another resident's face that staff did not confirm, or
+    when they are not all one person's. Before the transaction: reading the gallery must not
+    hold the write lock."""
+    if len(photos) > FACE_SAMPLES_MAX:
+        raise ResidentError("invalid", f"At most {FACE_SAMPLES_MAX} photos at a time.")
+    faces = []
+    for photo in photos:
+        if photo.face is None:  # not enrolled by the caller: find the one face now
+            photo = uploads.photo_with_face(photo)
+        assert photo.face is not None
+        if not same_face_confirmed:
+            twin = selectors.face_lookalike(photo.face, exclude=resident.pk)
+            if twin is not None:
+                raise lookalike_refusal(twin)
+        faces.append(photo.face)
+    _one_person(FACE, faces)
+    return faces
+
+
+def _voices_checked(voices: Sequence[Voice]) -> list["np.ndarray"]:
+    """Each recording's speaker embedding; refused (UploadError) without enough speech in
+    each, (ResidentError) when they are not all one person's."""
+    if len(voices) > VOICE_SAMPLES_MAX:
+        raise ResidentError("invalid", f"At most {VOICE_SAMPLES_MAX} voice recordings at a time.")
+    embeddings = []
+    for voice in voices:
+        if voice.embedding is None:
+            voice = uploads.voice_with_embedding(voice)
+        assert voice.embedding is not None
+        embeddings.append(voice.embedding)
+    _one_person(VOICE, embeddings)
+    return embeddings
+
+
+def _one_person(kind: str, embeddings: list["np.ndarray"]) -> None:
+    """Refused unless each sample is within the same-person limit (face.SAME_PERSON,
+    voice.SAME_PERSON) of the others' centre;
+    the refusal names the one farthest from the others."""
+    if len(embeddings) < 2:
+        return
+    apart = [
+        _apart(kind, embeddings[:n] + embeddings[n + 1 :], embedding)
+        for n, embedding in enumerate(embeddings)
+    ]
+    worst = max(range(len(apart)), key=lambda n: apart[n][0])
+    score, text = apart[worst]
+    if score <= 0:
+        return
+    what = "photos" if kind == FACE else "recordings"
+    if len(embeddings) == 2:
+        message = f"The two {what} are not of the same person ({text}): choose one of them."
+    else:
+        message = (
+            f"{what.capitalize()[:-1]} {worst + 1} is not of the same person as the other "
+            f"{what} ({text}): leave it out, or take it again."
+        )
+    raise ResidentError(f"different_{kind}s", message)
+
+
+def _same_person(
+    kind: str, others: list["np.ndarray"], embedding: "np.ndarray", resident: Resident
+) -> None:
+    """Refused (ResidentError "different_faces" or "different_voices") when ``embedding``
+    is too far from the centre of the resident's ``others`` (none yet: accepted)."""
+    if not others:
+        return
+    score, text = _apart(kind, others, embedding)
+    if score <= 0:
+        return
+    what = "photo" if kind == FACE else "recording"
+    raise ResidentError(
+        f"different_{kind}s",
+        f"This {what} does not look like {resident.name}'s other {what}s ({text}). If it is "
+        f"them and they have changed, replace their {what}s on Edit instead.",
+    )
+
+
+def _apart(kind: str, others: list["np.ndarray"], embedding: "np.ndarray") -> tuple[float, str]:
+    """How far past the same-person limit ``embedding`` lies from the centre of ``others``
+    (positive: too far), and the measure in words."""
+    import numpy as np
+
+    from residents.biometrics import face, voice
+
+    centre = _centre_of(kind, others)
+    if kind == FACE:
+        distance = float(np.linalg.norm(centre - embedding))
+        return distance - face.SAME_PERSON, f"distance {distance:.2f}, over {face.SAME_PERSON}"
+    similarity = float(centre @ embedding)
+    return voice.SAME_PERSON - similarity, f"similarity {similarity:.2f}, under {voice.SAME_PERSON}"
 
 
 def lookalike_refusal(twin: Resident) -> ResidentError:
@@ -312,30 +457,107 @@ def lookalike_refusal(twin: Resident) -> ResidentError:
     )
 
 
-def _enrol_photo(resident: Resident, photo: Photo) -> str:
-    """Store the photo (checked by _photo_checked) and its face descriptor."""
+def _samples_store(
+    resident: Resident,
+    kind: str,
+    items: Sequence[Photo | Voice],
+    embeddings: list["np.ndarray"],
+    by: Staff,
+    keep: Callable[[str], None],
+    *,
+    portrait: bool,
+) -> list[Sample]:
+    """Store each photo (recording) as a new, unsaved sample of ``resident``; with
+    ``portrait``, the first also as the resident's photo (voice sample): one file, named by
+    both."""
+    model, field, extension = _KINDS[kind]
+    samples = []
+    for n, (item, embedding) in enumerate(zip(items, embeddings, strict=True)):
+        content = item.jpeg if isinstance(item, Photo) else item.wav
+        sample = Sample(
+            resident=resident,
+            kind=kind,
+            embedding=embedding.astype("float32").tobytes(),
+            model=model(),
+            created_by=_user(by),
+        )
+        if n == 0 and portrait:
+            keep(file_store(getattr(resident, field), content, extension))
+            sample.file.name = getattr(resident, field).name
+        else:
+            keep(file_store(sample.file, content, extension))
+        samples.append(sample)
+    return samples
+
+
+def _samples_current(resident: Resident, kind: str) -> QuerySet[Sample]:
+    """The resident's samples of ``kind`` made with the current model, oldest first."""
+    model, _, _ = _KINDS[kind]
+    return Sample.objects.filter(resident=resident, kind=kind, model=model())
+
+
+def _samples_drop(resident: Resident, kind: str) -> list[str]:
+    """Delete the resident's samples of ``kind``; the names of their files."""
+    samples = Sample.objects.filter(resident=resident, kind=kind)
+    names = [name for name in samples.values_list("file", flat=True) if name]
+    samples.delete()
+    return names
+
+
+def _embedding(sample: Sample) -> "np.ndarray":
+    import numpy as np
+
+    return np.frombuffer(bytes(sample.embedding), dtype=np.float32)
+
+
+def _centre_of(kind: str, embeddings: list["np.ndarray"]) -> "np.ndarray":
+    """The mean of the samples' embeddings (voice: brought back to unit length)."""
+    import numpy as np
+
+    centre = np.mean(np.stack(embeddings), axis=0).astype(np.float32)
+    if kind == VOICE:
+        centre /= max(float(np.linalg.norm(centre)), 1e-12)
+    return centre
+
+
+def _centre(resident: Resident, kind: str, embeddings: list["np.ndarray"]) -> None:
+    """Enrol ``resident`` with the centre of ``embeddings`` (none: nothing changes)."""
+    if not embeddings:
+        return
+    model, _, _ = _KINDS[kind]
+    setattr(resident, f"{kind}_embedding", _centre_of(kind, embeddings).tobytes())
+    setattr(resident, f"{kind}_model", model())
+    setattr(resident, f"{kind}_enrolled_at", timezone.now())
+
+
+def _counts(faces: list[Any], voices: list[Any]) -> dict[str, int]:
+    """What a block says of the samples enrolled: how many photos and recordings."""
+    counts = {}
+    if faces:
+        counts["photos"] = len(faces)
+    if voices:
+        counts["voice_recordings"] = len(voices)
+    return counts
+
+
+def _face_model() -> str:
     from residents.biometrics import face
 
-    assert photo.face is not None
-    _enrol(resident, "face", photo.face, face.MODEL)
-    return file_store(resident.photo, photo.jpeg, "jpg")
+    return face.MODEL
 
 
-def _enrol_voice(resident: Resident, voice: Voice) -> str:
-    """Store the sample and its voiceprint; refused (UploadError) without enough speech."""
-    from residents.biometrics import voice as voices
+def _voice_model() -> str:
+    from residents.biometrics import voice
 
-    if voice.embedding is None:
-        voice = uploads.voice_with_embedding(voice)
-    _enrol(resident, "voice", voice.embedding, voices.MODEL)
-    return file_store(resident.voice_sample, voice.wav, "wav")
+    return voice.MODEL
 
 
-def _enrol(resident: Resident, prefix: str, embedding: "np.ndarray | None", model: str) -> None:
-    assert embedding is not None  # the enrol helpers above refuse what has none
-    setattr(resident, f"{prefix}_embedding", embedding.astype("float32").tobytes())
-    setattr(resident, f"{prefix}_model", model)
-    setattr(resident, f"{prefix}_enrolled_at", timezone.now())
+# Per kind: the model, the resident's file field that holds the registration sample, the
+# file extension.
+_KINDS: dict[str, tuple[Callable[[], str], str, str]] = {
+    "face": (_face_model, "photo", "jpg"),
+    "voice": (_voice_model, "voice_sample", "wav"),
+}
 
 
 def _user(by: Staff) -> User | None:

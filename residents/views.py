@@ -22,9 +22,9 @@ from ledger import crypto, receipts
 from ledger import selectors as ledger_selectors
 from residents import passes, scan_selectors, selectors, services
 from residents.errors import ResidentError
-from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm
+from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm, SampleForm
 from residents.media import pass_download_response, private_png_response, protected_file_response
-from residents.models import Resident
+from residents.models import Resident, Sample
 
 PAGE_SIZE = 25
 OUT_LIST_LIMIT = 2000
@@ -62,6 +62,7 @@ def resident_register(request: HttpRequest) -> HttpResponse:
     return render(request, "residents/form.html", {"form": form, "resident": None})
 
 
+@capture_allowed
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
 def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
@@ -77,6 +78,11 @@ def resident_detail(request: HttpRequest, pk: str) -> HttpResponse:
         "residents/detail.html",
         {
             "resident": resident,
+            "samples": selectors.resident_samples(resident),
+            "sample_limits": {
+                "face": services.FACE_SAMPLES_MAX,
+                "voice": services.VOICE_SAMPLES_MAX,
+            },
             "history": history,
             "archive": archive,
             "receipts_below": checkpoint.size if checkpoint else 0,
@@ -121,6 +127,50 @@ def resident_edit(request: HttpRequest, pk: str) -> HttpResponse:
     elif request.method == "POST":
         form.keep_uploads()
     return render(request, "residents/form.html", {"form": form, "resident": resident})
+
+
+@login_required
+@permission_required("residents.change_resident", raise_exception=True)
+@require_POST
+def resident_sample_add(request: HttpRequest, pk: str) -> HttpResponse:
+    """Add a photo or voice recording to the resident's enrolment (the resident page)."""
+    resident = get_object_or_404(Resident, pk=pk)
+    form = SampleForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for error in form.non_field_errors():
+            messages.error(request, str(error))
+        return redirect("residents:detail", resident.pk)
+    try:
+        resident = services.resident_sample_add(
+            resident=resident,
+            by=request.user,
+            photo=form.cleaned_data["photo"] or None,
+            voice=form.cleaned_data["voice"] or None,
+            same_face_confirmed=form.cleaned_data["same_face_confirmed"],
+        )
+    except ResidentError as exc:
+        messages.error(request, str(exc))
+    else:
+        counts = selectors.sample_counts(resident)
+        messages.success(
+            request,
+            f"Added. {resident.name} is enrolled with {_count(counts['face'], 'photo')} and "
+            f"{_count(counts['voice'], 'voice recording')}.",
+        )
+    return redirect("residents:detail", resident.pk)
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def resident_sample(request: HttpRequest, pk: str, sample: int) -> FileResponse | HttpResponse:
+    """One of the resident's enrolment photos or recordings."""
+    found = get_object_or_404(Sample, pk=sample, resident_id=pk)
+    content_type = "image/jpeg" if found.kind == Sample.Kind.FACE else "audio/wav"
+    return protected_file_response(found.file.name or "", content_type)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @login_required

@@ -4,10 +4,22 @@
 (function () {
   "use strict";
 
-  function setFile(input, blob, name) {
+  // Puts the capture into the input: beside the files already there when it takes several
+  // (the oldest dropped past its data-max), instead of them otherwise. Returns how many.
+  function addFile(input, blob, name) {
     const transfer = new DataTransfer();
+    if (input.multiple) Array.from(input.files).forEach((file) => transfer.items.add(file));
     transfer.items.add(new File([blob], name, { type: blob.type }));
+    const most = Number(input.dataset.max || 1);
+    while (transfer.items.length > most) transfer.items.remove(0);
     input.files = transfer.files;
+    return transfer.files.length;
+  }
+
+  function saved(count, noun) {
+    return count > 1
+      ? count + " " + noun + "s ready; they are saved with the form."
+      : "The " + noun + " is ready; it is saved with the form.";
   }
 
   function stopAll(stream) {
@@ -52,15 +64,15 @@
       canvas.height = video.videoHeight;
       canvas.getContext("2d").drawImage(video, 0, 0);
       canvas.toBlob((blob) => {
-        setFile(input, blob, "camera.jpg");
+        const count = addFile(input, blob, "camera.jpg");
         preview.src = URL.createObjectURL(blob);
         preview.hidden = false;
         video.hidden = true;
         stopAll(stream);
         take.hidden = true;
         start.hidden = false;
-        start.textContent = "Retake";
-        status.textContent = "Photo taken; it is saved with the form.";
+        start.textContent = input.multiple ? "Take another" : "Retake";
+        status.textContent = saved(count, "photo");
       }, "image/jpeg", 0.92);
     });
   }
@@ -101,11 +113,11 @@
         stopAll(stream);
         const blob = new Blob(chunks, { type: recorder.mimeType || "audio/webm" });
         const extension = blob.type.includes("ogg") ? "ogg" : blob.type.includes("mp4") ? "m4a" : "webm";
-        setFile(input, blob, "recording." + extension);
+        const count = addFile(input, blob, "recording." + extension);
         playback.src = URL.createObjectURL(blob);
         playback.hidden = false;
-        button.textContent = "Record again";
-        status.textContent = "Recorded; it is saved with the form.";
+        button.textContent = input.multiple ? "Record another" : "Record again";
+        status.textContent = saved(count, "recording");
       };
       recorder.start();
       button.textContent = "Stop recording";

@@ -49,8 +49,8 @@ def ada(root) -> Resident:
         room="B-214",
         floor=2,
         email="ada@example.org",
-        photo=uploads.photo_enrol(photo_bytes()),
-        voice=uploads.voice_enrol(speech_wav()),
+        photos=[uploads.photo_enrol(photo_bytes())],
+        voices=[uploads.voice_enrol(speech_wav())],
     )
     scans.scan_record(
         by=root, gate=Gate.objects.get(slug="main"), mode="manual", resident_id=ada.pk

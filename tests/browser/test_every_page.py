@@ -52,7 +52,7 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
     from residents import uploads
 
     ada = services.resident_register(
-        by=root, name="Ada Okafor", room="B-214", photo=uploads.photo_enrol(photo_bytes())
+        by=root, name="Ada Okafor", room="B-214", photos=[uploads.photo_enrol(photo_bytes())]
     )
     scan = scans.scan_record(
         by=root, gate=Gate.objects.get(slug="main"), mode="manual", resident_id=ada.pk

@@ -30,7 +30,7 @@ def shift(migration_data, settings) -> dict[str, object]:
     guard = staff_user("gary", "guards")
     gate = Gate.objects.get(slug="main")
     ada = services.resident_register(
-        by=warden, name="Ada Okafor", room="B-214", photo=uploads.photo_enrol(photo_bytes())
+        by=warden, name="Ada Okafor", room="B-214", photos=[uploads.photo_enrol(photo_bytes())]
     )
     bo = services.resident_register(by=warden, name="Bo Lindqvist", room="A-101")
     cy = services.resident_register(by=warden, name="Cy Moreau", room="C-3")
@@ -141,7 +141,9 @@ def test_a_photo_of_someone_who_lives_here_asks_the_warden_first(
     page.goto("/residents/new")
     page.get_by_label("Name").fill("Ada Again")
     page.get_by_label("Room").fill("B-215")
-    page.get_by_label("Photo", exact=True).set_input_files(FIXTURES / "faces" / "obama_640x480.jpg")
+    page.get_by_label("Photos", exact=True).set_input_files(
+        FIXTURES / "faces" / "obama_640x480.jpg"
+    )
     page.get_by_role("button", name="Register", exact=True).click()
 
     warning = page.locator(".twin")
@@ -149,7 +151,7 @@ def test_a_photo_of_someone_who_lives_here_asks_the_warden_first(
     photo = warning.get_by_role("img", name="Photo on record of Ada Okafor")
     expect(photo).to_be_visible()
     assert photo.evaluate("img => img.naturalWidth") > 0
-    expect(page.get_by_text("The photo you chose is kept")).to_be_visible()
+    expect(page.get_by_text("The photos you chose are kept")).to_be_visible()
     assert no_sideways_scroll(page)
     screenshot(page, f"night-duplicate-face-{name}")
     page.get_by_label("This is someone else").check()

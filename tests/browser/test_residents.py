@@ -8,7 +8,15 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from residents.models import Resident
-from tests.browser.conftest import launch, new_page, screenshot, staff_user, write_y4m
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    launch,
+    new_page,
+    screenshot,
+    staff_user,
+    write_y4m,
+)
 from tests.residents.conftest import FIXTURES, PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +44,9 @@ def test_a_warden_registers_a_resident_finds_them_and_prints_their_pass(page: Pa
     page.get_by_label("Room").fill("B-214")
     page.get_by_label("Floor").fill("2")
     page.get_by_label("Email").fill("ada@example.org")
-    page.get_by_label("Photo", exact=True).set_input_files(FIXTURES / "faces" / "obama_640x480.jpg")
+    page.get_by_label("Photos", exact=True).set_input_files(
+        FIXTURES / "faces" / "obama_640x480.jpg"
+    )
     page.get_by_role("button", name="Register", exact=True).click()
 
     expect(page.get_by_text("Ada Okafor is registered")).to_be_visible()
@@ -90,6 +100,7 @@ def test_the_camera_and_microphone_fill_the_photo_and_voice_fields(
     resident = Resident.objects.get(name="Bo Lindqvist")
     assert resident.photo and resident.voice_sample  # webm/opus from Chromium, decoded by PyAV
     assert resident.face_embedding is not None  # the captured face was enrolled
+    assert resident.samples.filter(kind="face").count() == 2  # both captures
     assert resident.voice_embedding is not None  # and the recorded voice
 
 
@@ -101,14 +112,50 @@ def capture_photo_and_voice(page: Page) -> None:
 
     page.get_by_role("button", name="Use the camera").click()
     page.get_by_role("button", name="Take photo").click()
-    expect(page.get_by_text("Photo taken")).to_be_visible()
+    expect(page.get_by_text("The photo is ready; it is saved with the form.")).to_be_visible()
+    page.get_by_role("button", name="Take another").click()  # a second capture adds to it
+    page.get_by_role("button", name="Take photo").click()
+    expect(page.get_by_text("2 photos ready; they are saved with the form.")).to_be_visible()
 
     page.get_by_role("button", name=re.compile("^Record")).click()
     expect(page.get_by_text("Recording…")).to_be_visible()
     page.wait_for_timeout(4500)  # about 3 s of speech are needed to enrol
     page.get_by_role("button", name="Stop recording").click()
-    expect(page.get_by_text("Recorded;")).to_be_visible()
+    expect(page.get_by_text("The recording is ready")).to_be_visible()
     screenshot(page, "register-with-camera")
 
     page.get_by_role("button", name="Register", exact=True).click()
     expect(page.get_by_text("Bo Lindqvist is registered")).to_be_visible()
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_warden_adds_a_photo_on_the_residents_page(page: Page, warden, size):
+    from residents import services, uploads
+
+    ada = services.resident_register(
+        by=warden,
+        name="Ada Okafor",
+        room="B-214",
+        photos=[uploads.photo_enrol((FIXTURES / "faces" / "obama_640x480.jpg").read_bytes())],
+    )
+    page.set_viewport_size(size)
+    log_in(page, "wendy")
+    page.goto(f"/residents/{ada.pk}/")
+    expect(page.get_by_role("heading", name="Face and voice")).to_be_visible()
+    expect(page.get_by_role("heading", name="Photos (1 of 5)")).to_be_visible()
+
+    page.get_by_label("Add a photo").set_input_files(FIXTURES / "faces" / "obama_2.jpg")
+    page.get_by_role("button", name="Add the photo").click()
+
+    expect(page.get_by_text("Added. Ada Okafor is enrolled with 2 photos")).to_be_visible()
+    expect(page.get_by_role("heading", name="Photos (2 of 5)")).to_be_visible()
+    expect(
+        page.get_by_role("img", name=re.compile("^Enrolment photo 2 of Ada Okafor"))
+    ).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, f"resident-samples-{size['width']}")
+
+    page.get_by_label("Add a photo").set_input_files(FIXTURES / "faces" / "biden.jpg")
+    page.get_by_role("button", name="Add the photo").click()
+    expect(page.get_by_text("does not look like Ada Okafor's other photos")).to_be_visible()
+    assert ada.samples.count() == 2

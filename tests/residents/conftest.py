@@ -98,7 +98,7 @@ def resident(warden):
         floor=2,
         email="ada@example.org",
         phone="+234 801 234 5678",
-        photo=uploads.photo_enrol(photo_bytes()),
+        photos=[uploads.photo_enrol(photo_bytes())],
     )
 
 

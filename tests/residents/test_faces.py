@@ -31,7 +31,7 @@ def enrol(by, name: str, photo_name: str, *, same_face_confirmed: bool = False) 
         by=by,
         name=name,
         room="R-1",
-        photo=uploads.photo_enrol(photo(photo_name)),
+        photos=[uploads.photo_enrol(photo(photo_name))],
         same_face_confirmed=same_face_confirmed,
     )
 
@@ -290,7 +290,7 @@ def test_a_photo_of_an_active_residents_face_needs_confirming(warden) -> None:
     barack = enrol(warden, "Barack", "obama_640x480.jpg")
     # One's own new photo is no duplicate, nor is someone else's face.
     services.resident_update(
-        resident=barack, by=warden, photo=uploads.photo_enrol(photo("obama_2.jpg"))
+        resident=barack, by=warden, photos=[uploads.photo_enrol(photo("obama_2.jpg"))]
     )
     enrol(warden, "Joe", "biden.jpg")
     before = (Block.objects.count(), Resident.objects.count())

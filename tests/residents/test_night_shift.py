@@ -288,7 +288,7 @@ def test_a_form_that_comes_back_keeps_the_voice_sample_too(warden) -> None:
         {"name": "Chen Wei", "room": "", "voice_upload": upload("v.wav", speech_wav())},
     )
     kept = first.context["form"]["voice_kept"].value()
-    assert kept and "The voice sample you chose is kept" in first.content.decode()
+    assert kept and "The recordings you chose are kept" in first.content.decode()
 
     second = client.post("/residents/new", {"name": "Chen Wei", "room": "C-3", "voice_kept": kept})
 

@@ -29,8 +29,8 @@ def test_register_writes_the_resident_and_exactly_one_block(warden) -> None:
         room=" B-214",
         floor=2,
         email="ada@example.org",
-        photo=uploads.photo_normalise(photo_bytes()),
-        voice=uploads.voice_enrol(speech_wav()),
+        photos=[uploads.photo_normalise(photo_bytes())],
+        voices=[uploads.voice_enrol(speech_wav())],
     )
 
     stored = Resident.objects.get(pk=resident.pk)
@@ -47,6 +47,8 @@ def test_register_writes_the_resident_and_exactly_one_block(warden) -> None:
             "resident_name": "Ada Okafor",
             "room": "B-214",
             "by": "wendy",
+            "photos": 1,
+            "voice_recordings": 1,
         }
     ]
     assert chain_verify().valid
@@ -67,7 +69,7 @@ def test_register_refuses_invalid_details_and_writes_nothing(warden, fields, fie
 
     with pytest.raises(ValidationError) as caught:
         services.resident_register(
-            by=warden, photo=uploads.photo_normalise(photo_bytes()), **fields
+            by=warden, photos=[uploads.photo_normalise(photo_bytes())], **fields
         )
 
     assert field in caught.value.message_dict
@@ -88,7 +90,7 @@ def test_a_failure_after_the_block_rolls_back_resident_block_and_files(warden, m
 
     with pytest.raises(RuntimeError):
         services.resident_register(
-            by=warden, name="Ada", room="B-1", photo=uploads.photo_normalise(photo_bytes())
+            by=warden, name="Ada", room="B-1", photos=[uploads.photo_normalise(photo_bytes())]
         )
 
     assert Resident.objects.count() == 0
@@ -126,7 +128,7 @@ def test_replacing_the_photo_removes_the_old_file_after_commit(resident, warden)
             services.resident_update(
                 resident=resident,
                 by=warden,
-                photo=uploads.photo_normalise(photo_bytes("obama_exif_orient6.jpg")),
+                photos=[uploads.photo_normalise(photo_bytes("obama_exif_orient6.jpg"))],
             )
 
     resident.refresh_from_db()
@@ -179,7 +181,7 @@ def test_the_service_itself_refuses_a_photo_without_exactly_one_face(warden, pho
 
     with pytest.raises(uploads.UploadError) as caught:
         services.resident_register(
-            by=warden, name="Ada", room="B-1", photo=uploads.photo_normalise(photo_bytes(photo))
+            by=warden, name="Ada", room="B-1", photos=[uploads.photo_normalise(photo_bytes(photo))]
         )
 
     assert caught.value.code == code
@@ -189,7 +191,7 @@ def test_the_service_itself_refuses_a_photo_without_exactly_one_face(warden, pho
 
 def test_the_service_enrols_a_photo_its_caller_did_not(warden):
     resident = services.resident_register(
-        by=warden, name="Ada", room="B-1", photo=uploads.photo_normalise(photo_bytes())
+        by=warden, name="Ada", room="B-1", photos=[uploads.photo_normalise(photo_bytes())]
     )
 
     stored = Resident.objects.get(pk=resident.pk)
@@ -200,7 +202,7 @@ def test_the_service_refuses_a_voice_without_enough_speech(warden):
     quiet = uploads.voice_normalise(tone_wav(3.0, silent=True))
 
     with pytest.raises(uploads.UploadError) as caught:
-        services.resident_register(by=warden, name="Ada", room="B-1", voice=quiet)
+        services.resident_register(by=warden, name="Ada", room="B-1", voices=[quiet])
 
     assert caught.value.code == "silence"
     assert not Resident.objects.exists() and media_files() == set()

@@ -23,10 +23,13 @@ def samples(name: str) -> np.ndarray:
 def speakers(warden) -> dict[str, Resident]:
     return {
         "aew": services.resident_register(
-            by=warden, name="Alan", room="A-1", voice=uploads.voice_enrol(speech_wav("aew_a0001"))
+            by=warden,
+            name="Alan",
+            room="A-1",
+            voices=[uploads.voice_enrol(speech_wav("aew_a0001"))],
         ),
         "axb": services.resident_register(
-            by=warden, name="Bea", room="B-2", voice=uploads.voice_enrol(speech_wav("axb_a0006"))
+            by=warden, name="Bea", room="B-2", voices=[uploads.voice_enrol(speech_wav("axb_a0006"))]
         ),
     }
 
@@ -119,7 +122,7 @@ def test_enrolment_needs_about_three_seconds_of_speech(warden) -> None:
         uploads.voice_enrol(tone_wav(4, silent=True))
 
     resident = services.resident_register(
-        by=warden, name="Alan", room="A-1", voice=uploads.voice_enrol(speech_wav())
+        by=warden, name="Alan", room="A-1", voices=[uploads.voice_enrol(speech_wav())]
     )
     assert resident.voice_model == voice.MODEL and resident.voice_embedding
 

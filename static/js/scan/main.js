@@ -3,7 +3,7 @@
 // nothing else is sent and "Scan next" is hidden. A request that got no answer is retried
 // with the same scan id, so the server records it at most once.
 
-import { newScanId, postScan } from "./api.js";
+import { addPhoto, newScanId, postScan } from "./api.js";
 import { Camera } from "./camera.js";
 import { manualEntry } from "./manual.js";
 import { QrReader } from "./reader.js";
@@ -25,6 +25,7 @@ const result = new ResultPanel($("result"));
 const camera = new Camera($("video"), $("camera"), $("camera-status"));
 const reader = new QrReader($("video"), $("frame"), (token) => record({ mode: "qr", token }));
 let pending = null, sending = false, lastOutcome = null, resumeTimer = null;
+let lastFace = null;  // the still the last face scan sent, for "Add this photo"
 
 // The gate this device stands at is chosen once and remembered on the device. A device that
 // has none (or whose gate was closed) asks, and records nothing until it is answered: a
@@ -68,6 +69,7 @@ function record(fields, captured) {
   if (!ready()) return;
   result.showCaptured(captured);
   pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
+  lastFace = fields.mode === "face" ? captured : null;
   send();
 }
 
@@ -90,7 +92,8 @@ async function send() {
     if (answer.code === "unknown_gate") forgetTheGate();
     result.problem(answer.message);
   } else {
-    result.refused(answer.error);
+    const face = lastFace;
+    result.refused(answer.error, face && ((url) => addPhoto(url, csrf, face)));
   }
 }
 

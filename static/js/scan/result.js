@@ -12,6 +12,11 @@ export class ResultPanel {
     this.room = $("result-room");
     this.message = $("result-message");
     this.retry = $("retry");
+    this.closest = $("closest");
+    this.closestPhoto = $("closest-photo");
+    this.closestText = $("closest-text");
+    this.closestStatus = $("closest-status");
+    this.addPhoto = $("add-photo");
     this.next = $("next");
     this.covered = [];  // the page behind the panel, out of reach of Tab while it shows
   }
@@ -46,6 +51,7 @@ export class ResultPanel {
     this.message.textContent = detail || "";
     this.retry.hidden = true;
     this.next.hidden = false;
+    this.closest.hidden = true;
     const who = person || {};
     this.name.textContent = who.resident_name || who.name || "";
     this.room.textContent = who.room ? "Room " + who.room : "";
@@ -73,9 +79,36 @@ export class ResultPanel {
     beep([880], 160);
   }
 
-  refused(error) {
+  refused(error, add) {
     this.show("refused", "REFUSED", error.message, error.resident);
+    if (error.closest && add) this.offerToAdd(error.closest, add);
     beep([300, 200], 220);
+  }
+
+  // A face no one matched, close to a resident's: a warden who checks (an ID card, a word
+  // with them) that it is them can add this photo, so that the gate knows them better.
+  offerToAdd(closest, add) {
+    this.closest.hidden = false;
+    this.closestPhoto.hidden = !closest.photo_url;
+    if (closest.photo_url) this.closestPhoto.src = closest.photo_url;
+    this.closestText.textContent = "Closest: " + closest.name + ", room " + closest.room +
+      " (distance " + closest.distance.toFixed(2) + "). If it is them (check their ID), add this photo to theirs: the gate will know them better.";
+    this.addPhoto.textContent = "Add this photo to " + closest.name;
+    this.addPhoto.hidden = false;
+    this.addPhoto.disabled = false;
+    this.closestStatus.textContent = "";
+    this.addPhoto.onclick = async () => {
+      this.addPhoto.disabled = true;
+      this.closestStatus.textContent = "Adding…";
+      const answer = await add(closest.add_photo_url);
+      if (answer.ok) {
+        this.addPhoto.hidden = true;
+        this.closestStatus.textContent = "Added: " + closest.name + " is enrolled with " + answer.body.photos + " photos. Scan again.";
+      } else {
+        this.addPhoto.disabled = false;
+        this.closestStatus.textContent = answer.message;
+      }
+    };
   }
 
   // The guard's session or account is the problem, not the resident.
