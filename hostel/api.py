@@ -67,6 +67,17 @@ ERROR_STATUS = {
     "silence": 422,
     "noise": 422,
     "too_short": 422,
+    # a face scan that did not show a live person (residents.biometrics.liveness)
+    "not_live": 422,
+    "wrong_direction": 422,
+    "not_frontal": 422,
+    "different_people": 422,
+    "liveness_required": 400,
+    "too_few_frames": 400,
+    "too_many_frames": 400,
+    "invalid_challenge": 400,
+    "challenge_expired": 400,
+    "challenge_used": 409,
     "different_faces": 422,  # enrolment samples that are not all one person's
     "different_voices": 422,
     # the server could not record it; nothing was recorded
@@ -205,6 +216,30 @@ class UUIDTextField(TextOnly, serializers.UUIDField):
     pass
 
 
+class NumberedListField(serializers.ListField):
+    """Several values under one name (a multipart part repeated, a JSON list); an error
+    names the item by its number ("Photo 2: ..."), in the flat list of messages every other
+    field's errors are."""
+
+    def __init__(self, *, what: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.what = what
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if isinstance(exc.detail, dict):
+                raise serializers.ValidationError(
+                    [
+                        f"{self.what.capitalize()} {int(n) + 1}: {message}"
+                        for n, messages in exc.detail.items()
+                        for message in messages
+                    ]
+                ) from None
+            raise
+
+
 @extend_schema_field(
     {"type": "string", "description": "A file (multipart), or a data URL (base64) in JSON."}
 )
@@ -233,7 +268,7 @@ class UploadField(serializers.Field):
 
     @property
     def missing_message(self) -> str:
-        return f"This scan needs a {self.what}: a file or a data URL."
+        return f"A {self.what} is needed here: a file or a data URL."
 
     def to_representation(self, value: Any) -> Any:
         return None  # input only

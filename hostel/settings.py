@@ -179,6 +179,9 @@ if CURFEW and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", CURFEW):
 # accepted below this Euclidean distance, and only this much closer than the next resident.
 FACE_MATCH_THRESHOLD = env.float("FACE_MATCH_THRESHOLD", default=0.50)
 FACE_MATCH_MARGIN = env.float("FACE_MATCH_MARGIN", default=0.05)
+# A face scan asks the resident to turn their head (residents.biometrics.liveness), so that a
+# photo held up to the camera cannot pass; a gate can differ (Gate.face_liveness, the admin).
+FACE_LIVENESS = env.bool("FACE_LIVENESS", default=True)
 
 # Voice scans: accepted above this cosine similarity (and, 1:N, this much above the next).
 VOICE_MATCH_THRESHOLD = env.float("VOICE_MATCH_THRESHOLD", default=0.70)

@@ -51,6 +51,7 @@ api_urlpatterns = [
         "residents/<uuid:pk>/pass.png", residents_api.ResidentPassApi.as_view(), "api-resident-pass"
     ),
     *api_path("scan", scan_api.ScanApi.as_view(), "api-scan"),
+    *api_path("scan/challenge", scan_api.ScanChallengeApi.as_view(), "api-scan-challenge"),
     *api_path("occupancy", scan_api.OccupancyApi.as_view(), "api-occupancy"),
     *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),

@@ -94,7 +94,7 @@ class ResidentAdmin(admin.ModelAdmin):
 class GateAdmin(admin.ModelAdmin):
     """Gates are configuration, not records: superusers add, rename and switch their mode."""
 
-    list_display = ["name", "slug", "mode", "is_active", "is_default"]
+    list_display = ["name", "slug", "mode", "face_liveness", "is_active", "is_default"]
     list_editable = ["mode", "is_active"]
     prepopulated_fields = {"slug": ["name"]}
 

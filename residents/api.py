@@ -15,8 +15,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostel.api import Pagination, has_perm
-from hostel.parsers import JSONParser
+from hostel.api import NumberedListField, Pagination, UploadField, has_perm
+from hostel.parsers import JSONParser, UploadJSONParser
 from hostel.schema import paginated
 from residents import selectors, services, uploads
 from residents.media import pass_download_response, protected_file_response
@@ -24,7 +24,7 @@ from residents.models import Resident
 from residents.services import EDITABLE_FIELDS, RECORDED_FIELDS
 
 
-def _normalised(normalise: Callable[[uploads.Upload], Any], upload: UploadedFile) -> Any:
+def _normalised(normalise: Callable[[uploads.Upload], Any], upload: UploadedFile | bytes) -> Any:
     try:
         return normalise(upload)
     except uploads.UploadError as exc:
@@ -82,16 +82,18 @@ class ResidentRegisterApi(APIView):
         move_in_date = serializers.DateField(required=False, allow_null=True)
         occupation = serializers.CharField(required=False, allow_blank=True, max_length=120)
         emergency_contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
-        photo = serializers.ListField(
+        photo = NumberedListField(
             child=serializers.FileField(),
+            what="photo",
             required=False,
             max_length=services.FACE_SAMPLES_MAX,
             help_text=f"1 to {services.FACE_SAMPLES_MAX} photos of the face (repeat the part); "
             "the first is the one shown at the gate. Refused with 422 different_faces unless "
             "all are one person.",
         )
-        voice = serializers.ListField(
+        voice = NumberedListField(
             child=serializers.FileField(),
+            what="voice recording",
             required=False,
             max_length=services.VOICE_SAMPLES_MAX,
             help_text=f"1 to {services.VOICE_SAMPLES_MAX} voice recordings (repeat the part).",
@@ -146,17 +148,25 @@ class ResidentSampleApi(APIView):
     scan the gate refused, say, so that the gate knows the resident better."""
 
     permission_classes = [IsAuthenticated, has_perm("residents.change_resident")]
-    parser_classes = [MultiPartParser]
+    parser_classes = [UploadJSONParser, MultiPartParser]
 
+    @extend_schema_serializer(component_name="ResidentSampleInput")
     class InputSerializer(serializers.Serializer):
-        photo = serializers.FileField(required=False)
-        voice = serializers.FileField(required=False)
+        photo = UploadField(
+            what="photo", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
+        )
+        voice = UploadField(
+            what="voice recording",
+            code="invalid_voice",
+            max_bytes=uploads.MAX_UPLOAD_BYTES,
+            required=False,
+        )
         same_face_confirmed = serializers.BooleanField(required=False, default=False)
 
-        def validate_photo(self, upload: UploadedFile) -> uploads.Photo:
+        def validate_photo(self, upload: bytes) -> uploads.Photo:
             return _normalised(uploads.photo_enrol, upload)
 
-        def validate_voice(self, upload: UploadedFile) -> uploads.Voice:
+        def validate_voice(self, upload: bytes) -> uploads.Voice:
             return _normalised(uploads.voice_enrol, upload)
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -164,13 +174,14 @@ class ResidentSampleApi(APIView):
                 raise serializers.ValidationError("Send one photo or one voice recording.")
             return attrs
 
+    @extend_schema_serializer(component_name="ResidentSamplesOutput")
     class OutputSerializer(serializers.Serializer):
         id = serializers.UUIDField()
         photos = serializers.IntegerField(help_text="Photos the resident is enrolled with.")
         voice_recordings = serializers.IntegerField()
 
     @extend_schema(
-        request={"multipart/form-data": InputSerializer},
+        request=InputSerializer,
         responses={
             201: OutputSerializer,
             409: OpenApiResponse(description="duplicate_face: another resident's face."),

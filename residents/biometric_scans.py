@@ -8,11 +8,15 @@ distance under FACE_MATCH_THRESHOLD (a similarity over VOICE_MATCH_THRESHOLD) th
 clear margin better than the next resident.
 """
 
+import secrets
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 
 from residents.denials import decided
 from residents.errors import ScanRefused
@@ -24,6 +28,79 @@ if TYPE_CHECKING:
     from PIL import Image
 
 SCAN_MIN_SPEECH_SECONDS = 1.5
+# A liveness challenge (which way to turn) is good for this long, and for one scan.
+CHALLENGE_SECONDS = 60
+_challenges = TimestampSigner(salt="hostel.face-liveness")
+
+
+def liveness_challenge() -> tuple[str, str]:
+    """A new challenge for a face scan: (signed token, "left" or "right", chosen at random).
+    The gate asks the resident to turn that way and sends the token back with the frames."""
+    from residents.biometrics import liveness
+
+    direction = secrets.choice(liveness.DIRECTIONS)
+    return _challenges.sign(f"{direction}:{secrets.token_urlsafe(12)}"), direction
+
+
+def _challenge_direction(token: str, scan_id: uuid.UUID | None) -> str:
+    """The direction a challenge asked for; refused if forged, older than CHALLENGE_SECONDS
+    or already used by another scan (a retry of the same scan id may use it again)."""
+    try:
+        value = _challenges.unsign(token, max_age=CHALLENGE_SECONDS)
+    except SignatureExpired:
+        raise ScanRefused(
+            "challenge_expired",
+            f"The request to turn the head is more than {CHALLENGE_SECONDS} s old: press "
+            "Scan face again.",
+        ) from None
+    except BadSignature:
+        raise ScanRefused(
+            "invalid_challenge",
+            "The request to turn the head is not one this server made: press Scan face again.",
+        ) from None
+    direction, nonce = value.split(":", 1)
+    key = f"hostel:liveness:{nonce}"
+    use = str(scan_id or uuid.uuid4())
+    if not cache.add(key, use, CHALLENGE_SECONDS * 2) and cache.get(key) != use:
+        raise ScanRefused(
+            "challenge_used",
+            "This request to turn the head was already used for a scan: press Scan face again.",
+        )
+    return direction
+
+
+def _face_probe(
+    gate: Gate,
+    image: "Image.Image | None",
+    frames: "Sequence[Image.Image]",
+    challenge: str,
+    scan_id: uuid.UUID | None,
+) -> "np.ndarray":
+    """The descriptor to identify: of the one still; or, where the gate asks for a live
+    person (or the client sent a challenge), of the frame facing the camera in frames that
+    show the head turned the way the challenge asked."""
+    from residents.biometrics import face, liveness
+
+    if gate.asks_liveness or challenge:
+        if not frames or not challenge:
+            raise ScanRefused(
+                "liveness_required",
+                f"{gate.name} checks for a live person: the scan needs frames of the resident "
+                "turning their head and the challenge they answer (GET /api/scan/challenge); "
+                "the scan page does this.",
+            )
+        direction = _challenge_direction(challenge, scan_id)
+        try:
+            return liveness.liveness_check(frames, direction).descriptor
+        except liveness.LivenessError as exc:
+            raise ScanRefused(exc.code, str(exc)) from exc
+    still = image if image is not None else (frames[0] if frames else None)
+    if still is None:
+        raise ScanRefused("invalid", "A face scan needs a photo.")
+    try:
+        return face.face_embed(still)
+    except face.FaceError as exc:
+        raise ScanRefused(exc.code, str(exc)) from exc
 
 
 @decided(ScanMode.FACE)
@@ -31,11 +108,15 @@ def face_scan_record(
     *,
     by: AbstractBaseUser | AnonymousUser,
     gate: Gate,
-    image: "Image.Image",
+    image: "Image.Image | None" = None,
+    frames: "Sequence[Image.Image]" = (),
+    challenge: str = "",
     scan_id: uuid.UUID | None = None,
 ) -> ScanOutcome:
     """Identify the one face in ``image`` among active residents (1:N) and record the scan;
-    failing that, among moved-out ones, to refuse them as moved out.
+    failing that, among moved-out ones, to refuse them as moved out. At a gate that asks
+    for a live person, ``frames`` of the head turning as ``challenge`` asked instead
+    (liveness_challenge; refused as "not_live" and the like when they do not show it).
 
     Accepted only below FACE_MATCH_THRESHOLD and FACE_MATCH_MARGIN closer than the next
     person; otherwise refused as "no confident match", and nothing is recorded.
@@ -43,10 +124,7 @@ def face_scan_record(
     from residents.biometrics import face
     from residents.galleries import gallery
 
-    try:
-        probe = face.face_embed(image)
-    except face.FaceError as exc:
-        raise ScanRefused(exc.code, str(exc)) from exc
+    probe = _face_probe(gate, image, frames, challenge, scan_id)
     found = None
     active, moved_out = gallery("face").load()  # the active residents first
     for enrolled in (active, moved_out):

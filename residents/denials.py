@@ -43,6 +43,7 @@ DENIED = {  # code: what the ledger's filter calls it
     "inactive_resident": "Moved out",
     "anti_passback": "Anti-passback",
     "no_confident_match": "Face or voice not matched",
+    "not_live": "Face that did not turn (a photo or a screen?)",
 }
 
 

@@ -211,6 +211,21 @@ class Gate(models.Model):
     name = models.CharField(max_length=80, validators=[validate_single_line])
     mode = models.CharField(max_length=6, choices=Mode.choices, default=Mode.TOGGLE)
     is_active = models.BooleanField("active", default=True)
+
+    class Liveness(models.TextChoices):
+        SITE = "", "As the site (FACE_LIVENESS)"
+        ON = "on", "Asked: the resident turns their head"
+        OFF = "off", "Off: one still is enough"
+
+    face_liveness = models.CharField(
+        "face scans: live person check",
+        max_length=3,
+        choices=Liveness.choices,
+        default=Liveness.SITE,
+        blank=True,
+        help_text="Whether a face scan here asks the resident to turn their head, so that a "
+        "photo held up to the camera cannot pass.",
+    )
     is_default = models.BooleanField(
         "default",
         default=False,
@@ -234,6 +249,13 @@ class Gate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def asks_liveness(self) -> bool:
+        """Whether a face scan here must show a live person (a head that turns)."""
+        if self.face_liveness == Gate.Liveness.SITE:
+            return bool(settings.FACE_LIVENESS)
+        return self.face_liveness == Gate.Liveness.ON
 
     def status_after(self, resident: Resident) -> str:
         """The status a scan here gives ``resident``: an entry-only gate IN, an exit-only gate

@@ -13,7 +13,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from hostel.api import SlugTextField, TextField, UploadField, UUIDTextField, has_perm
+from hostel.api import (
+    NumberedListField,
+    SlugTextField,
+    TextField,
+    UploadField,
+    UUIDTextField,
+    has_perm,
+)
 from hostel.parsers import UploadJSONParser
 from residents import biometric_scans, scan_selectors, scans, selectors, uploads
 from residents.models import Resident, ScanMode
@@ -118,9 +125,28 @@ class ScanApi(APIView):
         voice = UploadField(
             what="voice", code="invalid_voice", max_bytes=uploads.MAX_UPLOAD_BYTES, required=False
         )
+        frames = NumberedListField(
+            what="frame",
+            child=UploadField(
+                what="frame", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES
+            ),
+            required=False,
+            min_length=1,
+            max_length=8,
+            help_text="Face, at a gate that checks for a live person: 2 to 8 stills (files or "
+            "data URLs) taken while the resident looks at the camera and turns their head as "
+            "the challenge asked.",
+        )
+        challenge = TextField(
+            required=False,
+            max_length=200,
+            help_text="Face, with frames: the challenge from GET /api/scan/challenge.",
+        )
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             needs = {ScanMode.FACE: "photo", ScanMode.VOICE: "voice"}.get(attrs["mode"])
+            if needs == "photo" and "frames" in attrs:
+                return attrs
             if needs and needs not in attrs:
                 field = self.fields[needs]
                 assert isinstance(field, UploadField)
@@ -152,11 +178,12 @@ class ScanApi(APIView):
                 scan_id=data.get("scan_id"),
             )
         elif data["mode"] == ScanMode.FACE:
-            photo = uploads.photo_normalise(data["photo"])
             outcome = biometric_scans.face_scan_record(
                 by=request.user,
                 gate=gate,
-                image=Image.open(io.BytesIO(photo.jpeg)),
+                image=_image(data["photo"]) if "photo" in data else None,
+                frames=[_image(frame) for frame in data.get("frames", [])],
+                challenge=data.get("challenge", ""),
                 scan_id=data.get("scan_id"),
             )
         else:
@@ -197,6 +224,38 @@ class ScanApi(APIView):
                 ),
             }
         return details
+
+
+def _image(upload: bytes) -> Image.Image:
+    """An uploaded photo or frame, normalised (refused as invalid_photo when it is none)."""
+    return Image.open(io.BytesIO(uploads.photo_normalise(upload).jpeg))
+
+
+class ScanChallengeApi(APIView):
+    """What a face scan at a gate that checks for a live person must show: the resident
+    turning their head one way, chosen here at random. Good for one scan, within 60 s."""
+
+    permission_classes = [IsAuthenticated, has_perm("residents.record_scan")]
+
+    @extend_schema_serializer(component_name="ScanChallengeOutput")
+    class OutputSerializer(serializers.Serializer):
+        challenge = serializers.CharField(help_text="Send it back with the frames.")
+        direction = serializers.ChoiceField(
+            choices=["left", "right"], help_text="The resident's own left or right."
+        )
+        expires_in = serializers.IntegerField(help_text="Seconds it stays good.")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request) -> Response:
+        challenge, direction = biometric_scans.liveness_challenge()
+        output = {
+            "challenge": challenge,
+            "direction": direction,
+            "expires_in": biometric_scans.CHALLENGE_SECONDS,
+        }
+        response = Response(self.OutputSerializer(output).data)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class OccupancyApi(APIView):

@@ -114,8 +114,12 @@ def _flush_past_the_ledger_trigger() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path) -> None:
     """Uploads go to a fresh folder per test, never to the checkout's var/media; passwords
-    hash fast (the real hasher's cost is the point in production, not in tests)."""
+    hash fast (the real hasher's cost is the point in production, not in tests). Face scans
+    take one still unless a test turns the live-person check on (FACE_LIVENESS is on by
+    default: tests/residents/test_liveness_scans.py and the browser's gate tests check it
+    there, and that the default is on)."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.FACE_LIVENESS = False
     cache.clear()  # throttle counts (the cache) start afresh in every test
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

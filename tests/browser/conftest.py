@@ -17,6 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from residents import passes
+from tests import videos
 
 CHROMIUM = os.environ.get("HOSTEL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -100,16 +101,9 @@ def _no_csp_violations() -> Iterator[None]:
 
 
 def write_y4m(path: Path, frame: Image.Image, frames: int = 20) -> Path:
-    """A raw Y4M video (4:2:0, full-range JPEG colour) of one frame, repeated, for Chromium's
-    fake camera. Width and height must be even."""
-    width, height = frame.size
-    y, cb, cr = frame.convert("RGB").convert("YCbCr").split()
-    half = (width // 2, height // 2)
-    planes = y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes()
-    with path.open("wb") as video:
-        video.write(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode())
-        for _ in range(frames):
-            video.write(b"FRAME\n" + planes)
+    """A Y4M video of one frame, repeated, for Chromium's fake camera (tests.videos).
+    Width and height must be even."""
+    videos.write_y4m(path, [(frame, frames / videos.FPS)])
     return path
 
 

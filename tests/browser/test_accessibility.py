@@ -193,7 +193,7 @@ def test_a_resident_with_a_voice_sample_does_not_scroll_sideways_on_a_phone(
 ) -> None:
     log_in(page, PHONE)
     page.goto(f"/residents/{ada.pk}/")
-    player = page.locator("audio")
+    player = page.get_by_label("Voice recording 1")
     expect(player).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     screenshot(page, "a11y-resident-voice-390")

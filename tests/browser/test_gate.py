@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from ledger.models import Block
 from residents import passes, services, uploads
 from residents.models import Gate, Resident
+from tests import videos
 from tests.browser.conftest import (
     DESKTOP,
     PHONE,
@@ -48,7 +49,11 @@ def camera(playwright, live_server, tmp_path):
     def open_scan_page(
         frame, username: str = "gary", audio=None, viewport=None, gate: str | None = "main"
     ) -> Page:
-        video = write_y4m(tmp_path / f"camera-{len(browsers)}.y4m", frame)
+        video = tmp_path / f"camera-{len(browsers)}.y4m"
+        if isinstance(frame, list):  # a video: (picture, seconds) clips, tests.videos
+            videos.write_y4m(video, frame)
+        else:
+            write_y4m(video, frame)
         extra = [f"--use-file-for-fake-audio-capture={audio}"] if audio else []
         browser = launch(playwright, f"--use-file-for-fake-video-capture={video}", *extra)
         browsers.append(browser)
@@ -441,3 +446,51 @@ def test_a_gate_closed_while_the_page_is_open_is_asked_for_again(camera, ada):
     expect(page.locator("#camera-status")).to_contain_text("Which gate is this device at?")
     assert page.evaluate("localStorage.getItem('hostel.gate')") is None
     assert scan_blocks() == []
+
+
+@pytest.fixture
+def ben(guard) -> Resident:
+    """Enrolled with ORL's s4 facing the camera: the man of the fake-camera videos."""
+    warden = User.objects.get_or_create(username="wendy")[0]
+    return services.resident_register(
+        by=warden,
+        name="Ben Example",
+        room="C-3",
+        photos=[uploads.photo_enrol(videos.FRONTAL.read_bytes())],
+    )
+
+
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_head_that_turns_when_asked_passes_the_live_person_check(camera, ben, settings, size):
+    """The camera plays s4 facing it, turned to his left, facing it, turned to his right,
+    half a second each, in a loop: whichever way the server asks, he turns that way."""
+    settings.FACE_LIVENESS = True
+    page = camera(videos.head_turn(hold=0.5), viewport=size)
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+    page.get_by_role("button", name="Scan face").click()
+
+    prompt = page.locator("#face-prompt")
+    expect(prompt).to_have_text(re.compile(r"^Now turn your head to your (left|right)$"))
+    assert fully_visible(page, "#face-prompt")
+    screenshot(page, f"scan-face-turn-{size['width']}")
+    expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
+    expect(page.locator("#result-name")).to_have_text("Ben Example")
+    assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(ben.pk), "face")]
+
+
+def test_a_photo_held_up_to_the_camera_never_passes(camera, ben, settings):
+    """The same man's photo, facing the camera, held up with a hand's shake: refused each of
+    three times as not live, and no scan is recorded."""
+    settings.FACE_LIVENESS = True
+    page = camera(videos.still_photo(seconds=6))
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+
+    for _ in range(3):
+        page.get_by_role("button", name="Scan face").click()
+        expect(page.locator("#verdict")).to_have_text("REFUSED", timeout=20_000)
+        expect(page.locator("#result-message")).to_contain_text("The head did not turn.")
+        page.get_by_role("button", name="Scan next").click()
+
+    assert scan_blocks() == []
+    codes = [b.payload["code"] for b in Block.objects.filter(type="denied")]
+    assert codes and set(codes) == {"not_live"}

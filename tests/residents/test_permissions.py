@@ -22,6 +22,9 @@ MATRIX = [
     ("post", "/residents/{id}/edit", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
     ("get", "/residents/{id}/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
     ("get", "/residents/{id}/photo", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    # Without a file: back to the resident's page, saying what is missing.
+    ("post", "/residents/{id}/samples", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("get", "/residents/{id}/samples/{sample}", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/residents/{id}/pass", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/residents/{id}/pass.png", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/residents/{id}/qr.png", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
@@ -60,8 +63,10 @@ MATRIX = [
     ("post", "/api/token", {ANON: 400, GUARD: 400, WARDEN: 400, SUPER: 400}),
     ("post", "/api/token/refresh", {ANON: 400, GUARD: 400, WARDEN: 400, SUPER: 400}),
     ("get", "/api/residents/{id}/photo", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/residents/{id}/samples", {ANON: 401, GUARD: 403, WARDEN: 400, SUPER: 400}),
     ("get", "/api/residents/{id}/pass.png", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("post", "/api/scan", {ANON: 401, GUARD: 400, WARDEN: 400, SUPER: 400}),
+    ("get", "/api/scan/challenge", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/occupancy", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/ledger", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/ledger/verify", {ANON: 401, GUARD: 404, WARDEN: 404, SUPER: 404}),
@@ -89,7 +94,8 @@ def clients(guard, warden, superuser) -> dict[str, Client]:
 def test_each_role_gets_what_design_section_1_allows(
     clients, resident, method, path, expected, role
 ) -> None:
-    url = path.format(id=resident.pk, index=1, uid="MQ", token="not-a-token") + (
+    sample = resident.samples.all()[0].pk
+    url = path.format(id=resident.pk, index=1, sample=sample, uid="MQ", token="not-a-token") + (
         "/" if "{token}" in path else ""
     )
     client = clients[role]
@@ -160,6 +166,7 @@ def test_the_matrix_covers_every_url_the_site_answers() -> None:
     def normalised(route: str) -> str:
         route = re.sub(r"<uuid:pk>", "{id}", route)
         route = re.sub(r"<int:index>", "{index}", route)
+        route = re.sub(r"<int:sample>", "{sample}", route)
         route = route.replace("<uidb64>/<token>", "{uid}/{token}")
         return "/" + route.rstrip("/") if route else "/"
 

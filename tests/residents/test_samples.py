@@ -236,7 +236,7 @@ def test_the_api_registers_with_several_photos_and_recordings(warden) -> None:
     ("data", "status", "code"),
     [
         ({}, 400, "invalid"),  # neither a photo nor a recording
-        ({"photo": "not a file"}, 400, "invalid"),
+        ({"photo": "not a file"}, 400, "invalid_photo"),
         ("both", 400, "invalid"),
         ({"photo": upload("x.jpg", b"GIF89a not a photo")}, 400, "invalid"),
         ({"photo": upload("x.jpg", photo_bytes("skimage_coffee.jpg"))}, 400, "invalid"),
@@ -430,3 +430,38 @@ def test_a_refused_face_names_the_closest_resident_to_a_warden_only(
     assert "closest" not in stranger  # 0.82 away: nobody close
     denied = Block.objects.filter(type="denied").order_by("index")
     assert denied and not any(block.payload.get("resident_id") for block in denied)
+
+
+def test_the_api_names_which_of_several_photos_is_not_a_file(warden) -> None:
+    api = APIClient()
+    api.force_authenticate(warden)
+
+    response = api.post(
+        "/api/register",
+        {"name": "B", "room": "R-1", "photo": [upload("a.jpg", photo_bytes(OBAMA[0])), "text"]},
+        format="multipart",
+    )
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    # Which one: Django's multipart parsing puts text parts before files, so it is "1" here.
+    assert error["fields"]["photo"] == [
+        "Photo 1: The submitted data was not a file. Check the encoding type on the form."
+    ]
+    assert error["message"] == error["fields"]["photo"][0]
+
+
+def test_the_sample_api_takes_a_data_url_as_the_gate_sends_it(warden) -> None:
+    import base64
+
+    barack = services.resident_register(
+        by=warden, name="Barack", room="R-1", photos=photos(OBAMA[0])
+    )
+    api = APIClient()
+    api.force_authenticate(warden)
+    url = "data:image/jpeg;base64," + base64.b64encode(photo_bytes(OBAMA[1])).decode()
+
+    response = api.post(f"/api/residents/{barack.pk}/samples", {"photo": url}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["photos"] == 2

@@ -67,6 +67,16 @@ function blobOf(dataUrl) {
   return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
+// A liveness challenge for a face scan: {challenge, direction}, or null without an answer.
+export async function getChallenge(url) {
+  try {
+    const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
+    return response.ok ? await response.json() : null;
+  } catch (err) {
+    return null;
+  }
+}
+
 // Add the face a scan sent (a data URL) to a resident's enrolment photos. Resolves to
 // {ok: true, body} or {ok: false, message}: what went wrong, in words for the warden.
 export async function addPhoto(url, csrf, dataUrl) {

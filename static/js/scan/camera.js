@@ -47,11 +47,13 @@ export class Camera {
     }));
   }
 
-  // One full-size frame as a JPEG data URL.
-  still(canvas) {
-    canvas.width = this.video.videoWidth;
-    canvas.height = this.video.videoHeight;
-    canvas.getContext("2d").drawImage(this.video, 0, 0);
+  // One frame as a JPEG data URL: full size, or at most ``maxSide`` pixels wide and high.
+  still(canvas, maxSide) {
+    const width = this.video.videoWidth, height = this.video.videoHeight;
+    const scale = maxSide ? Math.min(1, maxSide / Math.max(width, height)) : 1;
+    canvas.width = Math.round(width * scale);
+    canvas.height = Math.round(height * scale);
+    canvas.getContext("2d").drawImage(this.video, 0, 0, canvas.width, canvas.height);
     return canvas.toDataURL("image/jpeg", 0.9);
   }
 }
