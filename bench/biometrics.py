@@ -149,9 +149,10 @@ def detection(data: Path) -> None:
         print(f"special case {path.name}: {outcome_text}")
 
 
-def residents_faces() -> np.ndarray:
-    """Every enrolled resident's face embedding in this deployment's database (Django's
-    settings from the environment, as manage.py reads them), one row each."""
+def residents_faces() -> tuple[list[str], np.ndarray]:
+    """Every enrolled resident ("name (room)") and their face embedding in this deployment's
+    database (Django's settings from the environment, as manage.py reads them), one row
+    each."""
     import os
 
     import django
@@ -159,9 +160,15 @@ def residents_faces() -> np.ndarray:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hostel.settings")
     django.setup()
     from residents.galleries import gallery
+    from residents.models import Resident
 
     active, moved_out = gallery("face").load()
-    return np.concatenate([active.matrix, moved_out.matrix])
+    ids = [*active.ids, *moved_out.ids]
+    named = {
+        pk: f"{name} ({room})"
+        for pk, name, room in Resident.objects.filter(pk__in=ids).values_list("pk", "name", "room")
+    }
+    return [named[pk] for pk in ids], np.concatenate([active.matrix, moved_out.matrix])
 
 
 def residents_leave_one_out() -> tuple[np.ndarray, np.ndarray, int]:
@@ -208,11 +215,18 @@ def calibrate(data: Path, target: float, with_residents: bool) -> None:
     impostor = np.concatenate([i for _, i in pairs])
     sources = [f"shared sets: {genuine.size} genuine, {impostor.size} impostor pairs"]
     ours = own_genuine = own_impostor = np.empty(0)
+    closest: list[str] = []
     if with_residents:
-        faces = residents_faces()
+        names, faces = residents_faces()
         if len(faces) >= 2:
             between = np.linalg.norm(faces[:, None, :] - faces[None, :, :], axis=2)
-            ours = np.sort(between[np.triu_indices(len(faces), k=1)])
+            first, second = np.triu_indices(len(faces), k=1)
+            order = np.argsort(between[first, second])
+            ours = between[first, second][order]
+            closest = [
+                f"{names[first[n]]} and {names[second[n]]}: {between[first[n], second[n]]:.3f}"
+                for n in order[:5]
+            ]
             sources.append(f"this deployment: {len(faces)} residents, {ours.size} pairs")
         own_genuine, own_impostor, people = residents_leave_one_out()
         sources.append(
@@ -243,11 +257,10 @@ def calibrate(data: Path, target: float, with_residents: bool) -> None:
             rate(own_genuine, own_genuine >= t),
             rate(own_impostor, own_impostor < t),
         )
-    if ours.size:
-        closest = ", ".join(f"{d:.3f}" for d in ours[:5])
+    if closest:
         print(
-            f"your residents' closest pairs: {closest} (a pair under the threshold is two "
-            "residents a face scan could mix up, or one person enrolled twice)"
+            f"your residents' closest pairs: {'; '.join(closest)} (a pair under the threshold "
+            "is two residents a face scan could mix up, or one person enrolled twice)"
         )
     safe = [t for t in thresholds if np.mean(impostor < t) <= target]
     if not safe:
@@ -622,6 +635,11 @@ def main() -> None:
         help="with --calibrate: add this deployment's enrolled residents (DATABASE_URL)",
     )
     args = parser.parse_args()
+    if not (args.data / "faces").is_dir():
+        parser.error(
+            f"the shared photo and voice sets are not at {args.data} (no faces/ in it): pass "
+            "--data with the folder that holds faces/ and voices/"
+        )
     if args.calibrate:
         calibrate(args.data, args.target_far, args.residents)
         return

@@ -195,6 +195,11 @@ LOGOUT_REDIRECT_URL = "login"
 # In production the web server can send them after the view says yes (README, "Media").
 PROTECTED_MEDIA_ACCEL_PREFIX = env.str("PROTECTED_MEDIA_ACCEL_PREFIX", default="")
 PROTECTED_MEDIA_SENDFILE = env.bool("PROTECTED_MEDIA_SENDFILE", default=False)
+# Form fields other than files: the register form carries the photos and recordings that
+# passed their checks back in hidden fields when it comes back with an error (up to 5 photos
+# of about 0.3 MB and 3 recordings of 30 s, 0.96 MB each as WAV: about 5.5 MB in base64).
+# Django's 2.5 MB default refused the corrected form with a 400 and lost it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o2750  # the web server's group may read (X-Accel)
 

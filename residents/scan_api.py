@@ -131,7 +131,7 @@ class ScanApi(APIView):
                 what="frame", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES
             ),
             required=False,
-            min_length=1,
+            min_length=2,
             max_length=8,
             help_text="Face, at a gate that checks for a live person: 2 to 8 stills (files or "
             "data URLs) taken while the resident looks at the camera and turns their head as "
@@ -147,6 +147,11 @@ class ScanApi(APIView):
             needs = {ScanMode.FACE: "photo", ScanMode.VOICE: "voice"}.get(attrs["mode"])
             if needs == "photo" and "frames" in attrs:
                 return attrs
+            if needs == "photo" and attrs.get("challenge"):
+                raise serializers.ValidationError(
+                    {"frames": ["With a challenge, send the frames of the head turning."]},
+                    code="invalid_photo",
+                )
             if needs and needs not in attrs:
                 field = self.fields[needs]
                 assert isinstance(field, UploadField)
@@ -182,7 +187,10 @@ class ScanApi(APIView):
                 by=request.user,
                 gate=gate,
                 image=_image(data["photo"]) if "photo" in data else None,
-                frames=[_image(frame) for frame in data.get("frames", [])],
+                frames=[
+                    _image(frame, f"Frame {number}: ")
+                    for number, frame in enumerate(data.get("frames", []), 1)
+                ],
                 challenge=data.get("challenge", ""),
                 scan_id=data.get("scan_id"),
             )
@@ -226,9 +234,13 @@ class ScanApi(APIView):
         return details
 
 
-def _image(upload: bytes) -> Image.Image:
-    """An uploaded photo or frame, normalised (refused as invalid_photo when it is none)."""
-    return Image.open(io.BytesIO(uploads.photo_normalise(upload).jpeg))
+def _image(upload: bytes, which: str = "") -> Image.Image:
+    """An uploaded photo or frame, normalised (refused as invalid_photo when it is none;
+    ``which`` names it in the message)."""
+    try:
+        return Image.open(io.BytesIO(uploads.photo_normalise(upload).jpeg))
+    except uploads.UploadError as exc:
+        raise uploads.UploadError(exc.code, f"{which}{exc}") from exc
 
 
 class ScanChallengeApi(APIView):

@@ -187,7 +187,8 @@ def resident_sample_add(
     kind, limit = (FACE, FACE_SAMPLES_MAX) if photo else (VOICE, VOICE_SAMPLES_MAX)
     if photo is not None:
         items: Sequence[Photo | Voice] = [photo]
-        embeddings = _photos_checked([photo], resident, same_face_confirmed)
+        again = f"If it is {resident.name}, tick 'It is {resident.name}' and add it again."
+        embeddings = _photos_checked([photo], resident, same_face_confirmed, again)
     else:
         assert voice is not None
         items, embeddings = [voice], _voices_checked([voice])
@@ -346,7 +347,7 @@ def _email_taken_on_race(resident: Resident) -> Iterator[None]:
 
 
 def _photos_checked(
-    photos: Sequence[Photo], resident: Resident, same_face_confirmed: bool
+    photos: Sequence[Photo], resident: Resident, same_face_confirmed: bool, again: str = ""
 ) -> list["np.ndarray"]:
     """Each photo's face descriptor; refused (UploadError) without one face in each,
     (ResidentError) when one is another resident's face that staff did not confirm, or
@@ -362,7 +363,7 @@ def _photos_checked(
         if not same_face_confirmed:
             twin = selectors.face_lookalike(photo.face, exclude=resident.pk)
             if twin is not None:
-                raise lookalike_refusal(twin)
+                raise lookalike_refusal(twin, again)
         faces.append(photo.face)
     _one_person(FACE, faces)
     return faces
@@ -441,8 +442,9 @@ def _apart(kind: str, others: list["np.ndarray"], embedding: "np.ndarray") -> tu
     return voice.SAME_PERSON - similarity, f"similarity {similarity:.2f}, under {voice.SAME_PERSON}"
 
 
-def lookalike_refusal(twin: Resident) -> ResidentError:
-    """The refusal of a photo that shows ``twin``'s face, naming them."""
+def lookalike_refusal(twin: Resident, again: str = "") -> ResidentError:
+    """The refusal of a photo that shows ``twin``'s face, naming them; ``again`` says how
+    to go on if it is not them (by default: confirm, and register again)."""
     where = (
         f"(room {twin.room}), who already lives here"
         if twin.is_active
@@ -451,8 +453,8 @@ def lookalike_refusal(twin: Resident) -> ResidentError:
     )
     return ResidentError(
         "duplicate_face",
-        f"This photo looks like {twin.name} {where}. If this is someone else, confirm it and "
-        "register again.",
+        f"This photo looks like {twin.name} {where}. "
+        f"{again or 'If this is someone else, confirm it and register again.'}",
         resident=twin,
     )
 

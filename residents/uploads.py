@@ -180,7 +180,11 @@ def voice_normalise(upload: Upload) -> Voice:
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
-                raise UploadError("invalid_voice", "The voice recording has no sound in it.")
+                raise UploadError(
+                    "invalid_voice",
+                    "The voice recording holds no audio (is it a photo, or a video without "
+                    "sound?). Use webm, ogg, m4a, mp3 or wav.",
+                )
             stream = container.streams.audio[0]
             resampler = av.AudioResampler(format="s16", layout="mono", rate=VOICE_RATE)
             limit = int((VOICE_MAX_SECONDS + 0.5) * VOICE_RATE)

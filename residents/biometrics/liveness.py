@@ -121,13 +121,13 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
         wrong = "right" if direction == "left" else "left"
         raise LivenessError(
             "wrong_direction",
-            f"The head turned to the {wrong}, not the {direction}: try again, turning to "
-            f"your {direction}.",
+            f"The head turned to the {wrong}, not the {direction}: scan again, and turn the "
+            "way the screen asks.",
         )
     raise LivenessError(
         "not_live",
-        f"The head did not turn. Turn your head to your {direction} when asked; a photo or "
-        "a screen held up to the camera cannot pass.",
+        "The head did not turn. Scan again, and turn your head the way the screen asks; a "
+        "photo or a screen held up to the camera cannot pass.",
     )
 
 

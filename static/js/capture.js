@@ -4,14 +4,15 @@
 (function () {
   "use strict";
 
-  // Puts the capture into the input: beside the files already there when it takes several
-  // (the oldest dropped past its data-max), instead of them otherwise. Returns how many.
+  // Puts the capture into the input: beside the files already there when it takes several,
+  // instead of them otherwise. Past its data-max a capture replaces the last one taken (the
+  // first photo, the one shown at the gate, stays). Returns how many there are.
   function addFile(input, blob, name) {
     const transfer = new DataTransfer();
     if (input.multiple) Array.from(input.files).forEach((file) => transfer.items.add(file));
-    transfer.items.add(new File([blob], name, { type: blob.type }));
     const most = Number(input.dataset.max || 1);
-    while (transfer.items.length > most) transfer.items.remove(0);
+    while (transfer.items.length >= most) transfer.items.remove(transfer.items.length - 1);
+    transfer.items.add(new File([blob], name, { type: blob.type }));
     input.files = transfer.files;
     return transfer.files.length;
   }

@@ -164,3 +164,30 @@ def test_the_scan_page_tells_each_gates_device_whether_to_ask(live, client, guar
 
     assert 'value="main" data-mode="toggle" data-liveness="on"' in page
     assert 'value="side" data-mode="toggle" data-liveness="off"' in page
+
+
+def test_bad_frames_get_messages_a_client_can_act_on(live, ben, gate_api) -> None:
+    """Found: a frame that was no file answered with Python's repr of the errors, a list
+    of no frames with "at least 1 elements", a frame that was no image without saying which."""
+    asked = challenge(gate_api)
+
+    not_a_file = scan(gate_api, [pose("frontal"), 5], asked["challenge"])  # type: ignore[list-item]
+    none = scan(gate_api, [], asked["challenge"])
+    not_an_image = scan(
+        gate_api, [pose("frontal"), "data:image/jpeg;base64,aGVsbG8="], asked["challenge"]
+    )
+    no_frames = gate_api.post(
+        "/api/scan", {"mode": "face", "challenge": asked["challenge"]}, format="json"
+    )
+
+    assert not_a_file.json()["error"]["message"] == (
+        "Frame 2: A frame is needed here: a file or a data URL."
+    )
+    assert none.json()["error"]["fields"]["frames"] == [
+        "Ensure this field has at least 2 elements."
+    ]
+    assert not_an_image.status_code == 400
+    assert not_an_image.json()["error"]["message"].startswith("Frame 2: The photo is not an image")
+    assert no_frames.json()["error"]["fields"]["frames"] == [
+        "With a challenge, send the frames of the head turning."
+    ]

@@ -465,3 +465,59 @@ def test_the_sample_api_takes_a_data_url_as_the_gate_sends_it(warden) -> None:
 
     assert response.status_code == 201, response.content
     assert response.json()["photos"] == 2
+
+
+def test_a_form_that_comes_back_with_long_recordings_can_still_be_sent(client, warden) -> None:
+    """Found: three 25 s recordings and two photos kept in the form that came back (the room
+    was missing) passed Django's 2.5 MB limit on form fields, and sending the corrected form
+    answered 400 and lost it."""
+    long = uploads.voice_normalise(speech_wav())
+    pcm = np.tile((long.samples * 32767).astype(np.int16), int(25 // long.seconds) + 1)
+    wav = uploads.wav_bytes(pcm[: 25 * uploads.VOICE_RATE], uploads.VOICE_RATE)
+    client.force_login(warden)
+    first = client.post(
+        "/residents/new",
+        {
+            "name": "Alan",
+            "room": "",
+            "photo_upload": [upload(f"{n}.jpg", photo_bytes(OBAMA[n])) for n in range(2)],
+            "voice_upload": [upload(f"{n}.wav", wav) for n in range(3)],
+        },
+    )
+    kept = {key: first.context["form"][key].value() for key in ("photo_kept", "voice_kept")}
+    assert sum(len(value) for value in kept.values()) > 2.5 * 1024 * 1024
+
+    second = client.post("/residents/new", {"name": "Alan", "room": "A-1", **kept})
+
+    assert second.status_code == 302, second.content.decode()[:500]
+    alan = Resident.objects.get()
+    assert (
+        alan.samples.filter(kind="face").count(),
+        alan.samples.filter(kind="voice").count(),
+    ) == (
+        2,
+        3,
+    )
+
+
+def test_a_photo_held_back_as_a_lookalike_is_added_once_confirmed(client, warden) -> None:
+    """Found: the resident page's Add a photo said "confirm it and register again", with
+    nothing to confirm and nothing to register."""
+    services.resident_register(by=warden, name="Barack", room="R-1", photos=photos(OBAMA[0]))
+    barry = services.resident_register(by=warden, name="Barry", room="R-2")
+    client.force_login(warden)
+
+    held = client.post(
+        f"/residents/{barry.pk}/samples",
+        {"photo": upload("p.jpg", photo_bytes(OBAMA[1]))},
+        follow=True,
+    ).content.decode()
+    added = client.post(
+        f"/residents/{barry.pk}/samples",
+        {"photo": upload("p.jpg", photo_bytes(OBAMA[1])), "same_face_confirmed": "on"},
+        follow=True,
+    ).content.decode()
+
+    assert "looks like Barack" in held and "tick &#x27;It is Barry&#x27; and add it again" in held
+    assert 'name="same_face_confirmed"' in held
+    assert "Barry is enrolled with 1 photo " in added

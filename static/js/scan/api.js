@@ -67,11 +67,16 @@ function blobOf(dataUrl) {
   return new Blob([bytes], { type: head.slice(5).split(";")[0] });
 }
 
-// A liveness challenge for a face scan: {challenge, direction}, or null without an answer.
+// A liveness challenge for a face scan: {challenge, direction}; {problem: message} when the
+// guard's session or account is the problem; null without an answer.
 export async function getChallenge(url) {
   try {
     const response = await fetch(url, { credentials: "same-origin", cache: "no-store" });
-    return response.ok ? await response.json() : null;
+    if (response.ok) return await response.json();
+    if (NOT_ABOUT_THE_RESIDENT[response.status]) {
+      return { problem: NOT_ABOUT_THE_RESIDENT[response.status] };
+    }
+    return null;
   } catch (err) {
     return null;
   }

@@ -138,6 +138,11 @@ async function scanLivingFace() {
   turning = true;
   const prompt = $("face-prompt");
   const challenge = await getChallenge(urls.challenge);
+  if (challenge && challenge.problem) {
+    turning = false;
+    result.problem(challenge.problem);
+    return;
+  }
   if (!challenge) {
     turning = false;
     result.problem("The server did not answer; nothing was recorded. Check the connection, then press Scan face again.");
