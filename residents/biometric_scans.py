@@ -20,7 +20,7 @@ from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 
 from residents.denials import decided
 from residents.errors import ScanRefused
-from residents.models import Gate, Resident, ScanMode
+from residents.models import Gate, Resident, ScanMode, ScanRequest
 from residents.scans import ScanOutcome, Score, match_record, resident_from_pass
 
 if TYPE_CHECKING:
@@ -44,21 +44,26 @@ def liveness_challenge() -> tuple[str, str]:
 
 def _challenge_direction(token: str, scan_id: uuid.UUID | None) -> str:
     """The direction a challenge asked for; refused if forged, older than CHALLENGE_SECONDS
-    or already used by another scan (a retry of the same scan id may use it again)."""
+    or already used by another scan. A retry of a scan already recorded under ``scan_id``
+    passes at any age (it is then answered as it was the first time: recorded at most once)."""
     try:
-        value = _challenges.unsign(token, max_age=CHALLENGE_SECONDS)
-    except SignatureExpired:
-        raise ScanRefused(
-            "challenge_expired",
-            f"The request to turn the head is more than {CHALLENGE_SECONDS} s old: press "
-            "Scan face again.",
-        ) from None
+        value = _challenges.unsign(token)
     except BadSignature:
         raise ScanRefused(
             "invalid_challenge",
             "The request to turn the head is not one this server made: press Scan face again.",
         ) from None
     direction, nonce = value.split(":", 1)
+    if scan_id is not None and ScanRequest.objects.filter(scan_id=scan_id).exists():
+        return direction
+    try:
+        _challenges.unsign(token, max_age=CHALLENGE_SECONDS)
+    except SignatureExpired:
+        raise ScanRefused(
+            "challenge_expired",
+            f"The request to turn the head is more than {CHALLENGE_SECONDS} s old: press "
+            "Scan face again.",
+        ) from None
     key = f"hostel:liveness:{nonce}"
     use = str(scan_id or uuid.uuid4())
     if not cache.add(key, use, CHALLENGE_SECONDS * 2) and cache.get(key) != use:

@@ -245,6 +245,10 @@ class Gate(models.Model):
             models.CheckConstraint(
                 condition=Q(mode__in=["toggle", "entry", "exit"]), name="residents_gate_mode_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(face_liveness__in=["", "on", "off"]),
+                name="residents_gate_face_liveness_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -255,7 +259,7 @@ class Gate(models.Model):
         """Whether a face scan here must show a live person (a head that turns)."""
         if self.face_liveness == Gate.Liveness.SITE:
             return bool(settings.FACE_LIVENESS)
-        return self.face_liveness == Gate.Liveness.ON
+        return self.face_liveness != Gate.Liveness.OFF  # anything else asks: fail closed
 
     def status_after(self, resident: Resident) -> str:
         """The status a scan here gives ``resident``: an entry-only gate IN, an exit-only gate

@@ -59,7 +59,7 @@ def test_a_head_that_never_turns_the_asked_way_is_refused(poses, turns, asked) -
     error = refusal([poses["frontal"], poses[turns], poses["frontal"]], asked)
 
     assert error.code == "wrong_direction"
-    assert f"turning to your {asked}" in error.message
+    assert f"not the {asked}: scan again" in error.message
 
 
 @pytest.mark.parametrize("direction", ["left", "right"])

@@ -191,3 +191,32 @@ def test_bad_frames_get_messages_a_client_can_act_on(live, ben, gate_api) -> Non
     assert no_frames.json()["error"]["fields"]["frames"] == [
         "With a challenge, send the frames of the head turning."
     ]
+
+
+def test_a_retry_after_the_challenge_expired_is_answered_as_the_first_time(
+    live, ben, gate_api, monkeypatch
+) -> None:
+    """Found in review: a retry of a recorded live scan more than 60 s later was refused as
+    challenge_expired, and the guard's next press recorded the resident a second time."""
+    from residents import biometric_scans
+
+    asked = challenge(gate_api)
+    frames = [pose("frontal"), pose(asked["direction"])]
+    scan_id = str(uuid.uuid4())
+    first = scan(gate_api, frames, asked["challenge"], scan_id)
+    monkeypatch.setattr(biometric_scans, "CHALLENGE_SECONDS", -1)  # every challenge is old now
+
+    retried = scan(gate_api, frames, asked["challenge"], scan_id)
+    another = scan(gate_api, frames, asked["challenge"], str(uuid.uuid4()))
+
+    assert first.status_code == 201, first.content
+    assert retried.status_code == 201 and retried.json()["replayed"] is True
+    assert retried.json()["block"]["index"] == first.json()["block"]["index"]
+    assert another.json()["error"]["code"] == "challenge_expired"
+    assert Block.objects.filter(type="scan").count() == 1
+
+
+def test_a_gate_with_an_unknown_liveness_value_asks(live) -> None:
+    gate = Gate(slug="x", name="X", face_liveness="maybe")
+
+    assert gate.asks_liveness

@@ -132,7 +132,7 @@ def test_a_browser_webm_opus_recording_is_decoded() -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (photo_bytes(), "could not be read as audio|no sound"),
+        (photo_bytes(), "could not be read as audio|holds no audio"),
         (b"RIFF....WAVEfmt garbage" * 10, "could not be read as audio"),
         (tone_wav(40), "longer than 30 seconds"),
         (tone_wav(0.2), "too short"),
