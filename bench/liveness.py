@@ -1,5 +1,5 @@
 """The head-turn liveness check measured on ORL's photos: how far heads turn, how still a
-photo stays, and so where YAW_MIN, FRONTAL_MAX and SAME_PERSON_MAX sit.
+photo stays, and so where YAW_MIN, FRONTAL_MAX and face.SAME_PERSON sit.
 
     python bench/liveness.py [--data ../shared/data] [--variants 10]
 
@@ -14,7 +14,7 @@ enlarged 3 times on a plain 368x448 background) and read by face.face_observe. P
   held at an angle (15 and 30 degrees about the vertical axis, 20 about the horizontal,
   camera three widths away): the change of yaw from the untouched frame;
 - descriptor distances from each frontal photo to the turned photos of the same subject,
-  and between subjects, against SAME_PERSON_MAX;
+  and between subjects, against face.SAME_PERSON;
 - a sweep of YAW_MIN: still-photo frames that would read as a turn, subjects with a turn.
 
 ORL's s1 and s2 folders in the shared copy hold colour-era photos against busy backgrounds,
@@ -161,7 +161,7 @@ def main() -> None:
     for kind, values in noise.items():
         print(f"  {kind:>10}: {spread(values)}")
 
-    print(f"\nDescriptor distances (SAME_PERSON_MAX={liveness.SAME_PERSON_MAX})")
+    print(f"\nDescriptor distances (face.SAME_PERSON={face.SAME_PERSON})")
     same, other = [], []
     for a in frontal:
         for b, found in seen.items():
@@ -172,8 +172,8 @@ def main() -> None:
                 other.append(distance)
             elif abs(yaws[b] - yaws[a]) >= liveness.YAW_MIN:
                 same.append(distance)
-    over = sum(d >= liveness.SAME_PERSON_MAX for d in same)
-    under = sum(d < liveness.SAME_PERSON_MAX for d in other)
+    over = sum(d >= face.SAME_PERSON for d in same)
+    under = sum(d < face.SAME_PERSON for d in other)
     print(f"  frontal to turned, same subject: {spread(same)}; refused: {over}")
     print(
         f"  frontal to anyone else: min={min(other):.3f} median={np.median(other):.3f}; "

@@ -23,6 +23,7 @@ from hostel.api import (
 )
 from hostel.parsers import UploadJSONParser
 from residents import biometric_scans, scan_selectors, scans, selectors, uploads
+from residents.biometrics import liveness
 from residents.models import Resident, ScanMode
 
 
@@ -131,8 +132,8 @@ class ScanApi(APIView):
                 what="frame", code="invalid_photo", max_bytes=uploads.MAX_UPLOAD_BYTES
             ),
             required=False,
-            min_length=2,
-            max_length=8,
+            min_length=liveness.MIN_FRAMES,
+            max_length=liveness.MAX_FRAMES,
             help_text="Face, at a gate that checks for a live person: 2 to 8 stills (files or "
             "data URLs) taken while the resident looks at the camera and turns their head as "
             "the challenge asked.",

@@ -1,6 +1,7 @@
 """Reads: the resident directory, one resident's ledger history, occupancy counts.
 The gate's reads (who is in, curfew, today's scans) are in residents.scan_selectors."""
 
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -106,7 +107,8 @@ def resident_samples(resident: Resident) -> dict[str, list[Sample]]:
 
 def sample_counts(resident: Resident) -> dict[str, int]:
     """How many photos ("face") and voice recordings ("voice") the resident is enrolled with."""
-    return {kind: len(samples) for kind, samples in resident_samples(resident).items()}
+    counts = Counter(resident.samples.values_list("kind", flat=True))
+    return {kind: counts[kind] for kind in ("face", "voice")}
 
 
 def resident_get(resident_id: Any) -> Resident | None:

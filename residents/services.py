@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ledger.services import block_append
 from residents import selectors, uploads
+from residents.biometrics import face, voice
 from residents.errors import ResidentError
 from residents.models import Resident, Sample
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
@@ -375,11 +376,11 @@ def _voices_checked(voices: Sequence[Voice]) -> list["np.ndarray"]:
     if len(voices) > VOICE_SAMPLES_MAX:
         raise ResidentError("invalid", f"At most {VOICE_SAMPLES_MAX} voice recordings at a time.")
     embeddings = []
-    for voice in voices:
-        if voice.embedding is None:
-            voice = uploads.voice_with_embedding(voice)
-        assert voice.embedding is not None
-        embeddings.append(voice.embedding)
+    for recording in voices:
+        if recording.embedding is None:
+            recording = uploads.voice_with_embedding(recording)
+        assert recording.embedding is not None
+        embeddings.append(recording.embedding)
     _one_person(VOICE, embeddings)
     return embeddings
 
@@ -406,7 +407,7 @@ def _one_person(kind: str, embeddings: list["np.ndarray"]) -> None:
             f"{what.capitalize()[:-1]} {worst + 1} is not of the same person as the other "
             f"{what} ({text}): leave it out, or take it again."
         )
-    raise ResidentError(f"different_{kind}s", message)
+    raise _different(kind, message)
 
 
 def _same_person(
@@ -420,19 +421,23 @@ def _same_person(
     if score <= 0:
         return
     what = "photo" if kind == FACE else "recording"
-    raise ResidentError(
-        f"different_{kind}s",
+    raise _different(
+        kind,
         f"This {what} does not look like {resident.name}'s other {what}s ({text}). If it is "
         f"them and they have changed, replace their {what}s on Edit instead.",
     )
+
+
+def _different(kind: str, message: str) -> ResidentError:
+    if kind == FACE:
+        return ResidentError("different_faces", message)
+    return ResidentError("different_voices", message)
 
 
 def _apart(kind: str, others: list["np.ndarray"], embedding: "np.ndarray") -> tuple[float, str]:
     """How far past the same-person limit ``embedding`` lies from the centre of ``others``
     (positive: too far), and the measure in words."""
     import numpy as np
-
-    from residents.biometrics import face, voice
 
     centre = _centre_of(kind, others)
     if kind == FACE:
@@ -480,7 +485,7 @@ def _samples_store(
             resident=resident,
             kind=kind,
             embedding=embedding.astype("float32").tobytes(),
-            model=model(),
+            model=model,
             created_by=_user(by),
         )
         if n == 0 and portrait:
@@ -495,7 +500,7 @@ def _samples_store(
 def _samples_current(resident: Resident, kind: str) -> QuerySet[Sample]:
     """The resident's samples of ``kind`` made with the current model, oldest first."""
     model, _, _ = _KINDS[kind]
-    return Sample.objects.filter(resident=resident, kind=kind, model=model())
+    return Sample.objects.filter(resident=resident, kind=kind, model=model)
 
 
 def _samples_drop(resident: Resident, kind: str) -> list[str]:
@@ -528,7 +533,7 @@ def _centre(resident: Resident, kind: str, embeddings: list["np.ndarray"]) -> No
         return
     model, _, _ = _KINDS[kind]
     setattr(resident, f"{kind}_embedding", _centre_of(kind, embeddings).tobytes())
-    setattr(resident, f"{kind}_model", model())
+    setattr(resident, f"{kind}_model", model)
     setattr(resident, f"{kind}_enrolled_at", timezone.now())
 
 
@@ -542,23 +547,11 @@ def _counts(faces: list[Any], voices: list[Any]) -> dict[str, int]:
     return counts
 
 
-def _face_model() -> str:
-    from residents.biometrics import face
-
-    return face.MODEL
-
-
-def _voice_model() -> str:
-    from residents.biometrics import voice
-
-    return voice.MODEL
-
-
 # Per kind: the model, the resident's file field that holds the registration sample, the
 # file extension.
-_KINDS: dict[str, tuple[Callable[[], str], str, str]] = {
-    "face": (_face_model, "photo", "jpg"),
-    "voice": (_voice_model, "voice_sample", "wav"),
+_KINDS: dict[str, tuple[str, str, str]] = {
+    FACE: (face.MODEL, "photo", "jpg"),
+    VOICE: (voice.MODEL, "voice_sample", "wav"),
 }
 
 

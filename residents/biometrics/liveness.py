@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 from hostel.errors import DomainError
-from residents.biometrics.face import FaceError, face_observe, face_points
+from residents.biometrics.face import SAME_PERSON, FaceError, face_observe, face_points
 
 MIN_FRAMES = 2  # one facing the camera, one turned
 MAX_FRAMES = 8  # each costs a detection and a descriptor: about 0.1 s for a 640x480 frame
@@ -47,12 +47,11 @@ YAW_MIN = 0.12
 # The first frame, facing the camera. Faces are not symmetric: a subject's median yaw is up
 # to 0.08 from zero (ORL), and a still photo adds 0.03 of noise.
 FRONTAL_MAX = 0.12
-# Same person in the frame facing the camera and the turned one. 0.6 is the
-# distance dlib's ResNet is built around (same person below it). A turn moves the descriptor:
-# ORL's frontal to turned photos of one subject reach 0.53, so the identification threshold
-# (0.5) would refuse real turns. Two ORL subjects are under 0.6 in 2.9% of pairs (median 0.74):
+# Same person in the frame facing the camera and the turned one: under face.SAME_PERSON
+# (0.6, the distance dlib's ResNet is built around). A turn moves the descriptor: ORL's
+# frontal to turned photos of one subject reach 0.53, so the identification threshold (0.5)
+# would refuse real turns. Two ORL subjects are under 0.6 in 2.9% of pairs (median 0.74):
 # this check catches a swap of faces, it does not identify anyone.
-SAME_PERSON_MAX = 0.6
 DIRECTIONS = ("left", "right")
 T = TypeVar("T")
 
@@ -112,7 +111,7 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
         # Only these two frames decide, so only they are described (56 ms each).
         reference = _seen(face_observe, frames[frontal], frontal + 1).descriptor
         other = _seen(face_observe, frames[turned], turned + 1).descriptor
-        if float(np.linalg.norm(other - reference)) >= SAME_PERSON_MAX:
+        if float(np.linalg.norm(other - reference)) >= SAME_PERSON:
             raise LivenessError(
                 "different_people",
                 f"Frame {turned + 1} shows someone other than frame {frontal + 1}: one "

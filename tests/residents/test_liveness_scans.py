@@ -216,7 +216,8 @@ def test_a_retry_after_the_challenge_expired_is_answered_as_the_first_time(
     assert Block.objects.filter(type="scan").count() == 1
 
 
-def test_a_gate_with_an_unknown_liveness_value_asks(live) -> None:
+def test_a_gate_with_an_unknown_liveness_value_asks() -> None:
+    """Even with the site's check off (tests/conftest.py): an unknown value fails closed."""
     gate = Gate(slug="x", name="X", face_liveness="maybe")
 
     assert gate.asks_liveness

@@ -42,6 +42,12 @@ def stored_files() -> set[str]:
     return found
 
 
+def api_as(user) -> APIClient:
+    api = APIClient()
+    api.force_authenticate(user)
+    return api
+
+
 def last_block() -> dict:
     return Block.objects.order_by("-index")[0].payload
 
@@ -212,8 +218,7 @@ def test_a_resident_without_a_photo_gets_the_added_one_as_their_photo(warden) ->
 
 
 def test_the_api_registers_with_several_photos_and_recordings(warden) -> None:
-    api = APIClient()
-    api.force_authenticate(warden)
+    api = api_as(warden)
 
     response = api.post(
         "/api/register",
@@ -253,8 +258,7 @@ def test_the_sample_api_refuses_bad_input_and_changes_nothing(warden, data, stat
             "photo": upload("x.jpg", photo_bytes(OBAMA[1])),
             "voice": upload("x.wav", speech_wav("aew_a0002")),
         }
-    api = APIClient()
-    api.force_authenticate(warden)
+    api = api_as(warden)
     before = (Block.objects.count(), Sample.objects.count(), stored_files())
 
     response = api.post(f"/api/residents/{barack.pk}/samples", data, format="multipart")
@@ -289,8 +293,7 @@ def test_the_sample_api_needs_the_change_permission_and_a_resident(warden, guard
 
 
 def test_the_api_refuses_six_photos_at_registration(warden) -> None:
-    api = APIClient()
-    api.force_authenticate(warden)
+    api = api_as(warden)
 
     response = api.post(
         "/api/register",
@@ -433,8 +436,7 @@ def test_a_refused_face_names_the_closest_resident_to_a_warden_only(
 
 
 def test_the_api_names_which_of_several_photos_is_not_a_file(warden) -> None:
-    api = APIClient()
-    api.force_authenticate(warden)
+    api = api_as(warden)
 
     response = api.post(
         "/api/register",
@@ -457,8 +459,7 @@ def test_the_sample_api_takes_a_data_url_as_the_gate_sends_it(warden) -> None:
     barack = services.resident_register(
         by=warden, name="Barack", room="R-1", photos=photos(OBAMA[0])
     )
-    api = APIClient()
-    api.force_authenticate(warden)
+    api = api_as(warden)
     url = "data:image/jpeg;base64," + base64.b64encode(photo_bytes(OBAMA[1])).decode()
 
     response = api.post(f"/api/residents/{barack.pk}/samples", {"photo": url}, format="json")
