@@ -69,6 +69,63 @@ def still_photo(
     return clips
 
 
+def tilted_print(
+    picture: Image.Image, degrees: float, *, axis: str = "v", distance: float = 3.0
+) -> Image.Image:
+    """``picture`` as a flat print turned by ``degrees`` about its vertical ("v") or
+    horizontal ("h") axis through its centre, seen by a pinhole camera ``distance``
+    picture-widths away (0.85: the print fills a phone camera's view)."""
+    width, height = picture.size
+    focal, angle = distance * width, np.radians(degrees)
+
+    def seen(x: float, y: float) -> tuple[float, float]:
+        across, down, depth = x - width / 2, y - height / 2, 0.0
+        if axis == "v":
+            across, depth = across * np.cos(angle), across * np.sin(angle)
+        else:
+            down, depth = down * np.cos(angle), down * np.sin(angle)
+        shrink = focal / (focal + depth)
+        return across * shrink + width / 2, down * shrink + height / 2
+
+    corners = [(0.0, 0.0), (width, 0.0), (width, height), (0.0, height)]
+    rows, values = [], []
+    for (u, v), (x, y) in zip(corners, [seen(*c) for c in corners], strict=True):
+        rows += [[x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y]]
+        values += [u, v]
+    coefficients = np.linalg.solve(np.array(rows), np.array(values))
+    return picture.transform(
+        picture.size,
+        Image.Transform.PERSPECTIVE,
+        tuple(coefficients),
+        Image.Resampling.BICUBIC,
+        fillcolor=(90, 90, 90),
+    )
+
+
+def rocked_print(
+    photo: Path = FRONTAL,
+    *,
+    degrees: float = 35.0,
+    distance: float = 0.7,
+    period: float = 1.6,
+    seconds: float = 6.4,
+    seed: int = 0,
+) -> list[Clip]:
+    """A print of ``photo`` swivelled to and fro about its vertical axis, ``degrees`` each
+    way, ``distance`` print-widths from a wide camera, one swing each ``period`` seconds,
+    with a hand's shake: the attack a landmark-only head-turn check let through (a close
+    print's perspective moves the landmarks as a turning head's do)."""
+    picture = camera_frame(Image.open(photo))
+    rng = np.random.default_rng(seed)
+    clips = []
+    for n in range(max(round(seconds * FPS), 1)):
+        angle = degrees * np.sin(2 * np.pi * n / (period * FPS))
+        frame = tilted_print(picture, angle, distance=distance)
+        shaken = frame.rotate(rng.uniform(-1, 1), translate=tuple(rng.integers(-3, 4, 2)))
+        clips.append((shaken, 1 / FPS))
+    return clips
+
+
 def head_turn(
     frontal: Path = FRONTAL,
     left: Path = TURNED_LEFT,

@@ -22,11 +22,14 @@ moved, resized and JPEG re-encoded changed its yaw by 0.053 at most (0.027 for 9
 subjects were not asked to turn; from each one's median yaw, 10 of 18 turned 0.12 or more in
 some photo, up to 0.24.
 
-What it does not catch: a print swivelled to and fro close to a wide-angle camera (its
-perspective moves the landmarks as a turn does: 22% of rocked tries passed at 0.85
-print-widths in a review's measurement; the bench's tilts assumed 3 widths, where none did),
-a video of the resident turning (replayed on a screen), a mask, or two photos of the
-resident, one frontal and one turned, swapped in front of the camera at the right moment.
+Landmarks alone are not enough: a print swivelled close to a wide-angle camera moves them as
+a turn does (dlib's model puts the points where a turned face's would be; 22% of rocked
+tries passed at 0.85 print-widths in a review's measurement). So the two deciding frames must
+also not line up as a flat picture's would (planar.flatness, FLAT_MIN).
+
+What it does not catch: a video of the resident turning (replayed on a screen), a mask, a
+print bent round a curve (not measured), or two photos of the resident, one frontal and one
+turned, swapped in front of the camera at the right moment.
 """
 
 from collections.abc import Callable, Sequence
@@ -37,7 +40,8 @@ import numpy as np
 from PIL import Image
 
 from hostel.errors import DomainError
-from residents.biometrics.face import SAME_PERSON, FaceError, face_observe, face_points
+from residents.biometrics.face import SAME_PERSON, FaceError, face_locate, face_observe
+from residents.biometrics.planar import flatness
 
 MIN_FRAMES = 2  # one facing the camera, one turned
 MAX_FRAMES = 8  # each costs a detection and a descriptor: about 0.1 s for a 640x480 frame
@@ -52,6 +56,13 @@ FRONTAL_MAX = 0.12
 # frontal to turned photos of one subject reach 0.53, so the identification threshold (0.5)
 # would refuse real turns. Two ORL subjects are under 0.6 in 2.9% of pairs (median 0.74):
 # this check catches a swap of faces, it does not identify anyone.
+# The frame facing the camera and the turned one, lined up by the best homography and change
+# of brightness (planar.flatness), correlate at least this well when what turned is flat.
+# bench/liveness.py: ORL prints swivelled up to 45 degrees or tilted, 0.7 to 3 widths from the
+# camera, lit unevenly and JPEG-compressed, 0.987 and up (990 pairs); ORL's frontal and
+# turned photos of one subject 0.973 at most (214 pairs). The midpoint; but ORL's turned
+# photos are separate sittings, and a live head turning in one take may line up better.
+FLAT_MIN = 0.98
 DIRECTIONS = ("left", "right")
 T = TypeVar("T")
 
@@ -97,8 +108,8 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
         )
     if len(frames) > MAX_FRAMES:
         raise LivenessError("too_many_frames", f"At most {MAX_FRAMES} frames.")
-    points = [_seen(face_points, frame, number) for number, frame in enumerate(frames, 1)]
-    yaws = tuple(yaw(each) for each in points)
+    located = [_seen(face_locate, frame, number) for number, frame in enumerate(frames, 1)]
+    yaws = tuple(yaw(each.points) for each in located)
     frontal = min(range(len(yaws)), key=lambda n: abs(yaws[n]))
     if abs(yaws[frontal]) > FRONTAL_MAX:
         raise LivenessError(
@@ -108,6 +119,14 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
     turns = [sign * (each - yaws[frontal]) for each in yaws]
     turned = max(range(len(turns)), key=turns.__getitem__)
     if turns[turned] >= YAW_MIN:
+        seen = [located[frontal], located[turned]]
+        if flatness(seen[0].pixels, seen[0].points, seen[1].pixels, seen[1].points) >= FLAT_MIN:
+            raise LivenessError(
+                "not_live",
+                "The face moved as a flat picture does, not as a head turns: a photo or a "
+                "screen held up to the camera cannot pass. Scan again, the resident turning "
+                "their own head the way the screen asks.",
+            )
         # Only these two frames decide, so only they are described (56 ms each).
         reference = _seen(face_observe, frames[frontal], frontal + 1).descriptor
         other = _seen(face_observe, frames[turned], turned + 1).descriptor

@@ -82,6 +82,35 @@ def test_a_photo_moved_about_by_a_hand_is_refused_as_not_live(direction) -> None
     assert error.code == "not_live"
 
 
+def test_a_print_swivelled_close_to_the_camera_is_refused_as_not_live(poses) -> None:
+    """Found in review: s4's print, 0.7 of its width from the camera, swivelled 25 degrees
+    each way. dlib's landmarks read the swivel as a head turn of more than YAW_MIN (the
+    landmark-only check let it through), but the face moved as a flat picture does."""
+    frames = [poses["frontal"]] + [
+        videos.tilted_print(poses["frontal"], degrees, distance=0.7) for degrees in (25, -25)
+    ]
+    yaws = [liveness.yaw(face.face_locate(picture).points) for picture in frames]
+    assert max(yaws) - min(yaws) >= liveness.YAW_MIN  # the landmarks alone would pass it
+
+    error = refusal(frames, "left")
+
+    assert error.code == "not_live"
+    assert "flat picture" in error.message
+
+
+@pytest.mark.parametrize("direction", ["left", "right"])
+def test_frames_of_a_print_rocked_close_to_the_camera_are_refused(direction) -> None:
+    """Six frames 0.45 s apart, from every starting point of the rocked print's swing: about
+    one try in four passed the landmark-only check."""
+    frames = [picture for picture, _ in videos.rocked_print(seconds=4.0)]
+    for start in range(0, 16, 2):
+        taken = frames[start : start + 6 * 9 // 2 : 9 // 2][:6]
+
+        error = refusal(taken, direction)
+
+        assert error.code in ("not_live", "wrong_direction"), (start, error.code)
+
+
 def test_a_photo_of_a_turned_face_is_refused_as_not_facing_the_camera(poses) -> None:
     error = refusal([poses["left"], poses["left"], poses["left"]], "right")
 
