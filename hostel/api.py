@@ -57,6 +57,10 @@ ERROR_STATUS = {
     "unchanged": 409,
     "duplicate_email": 409,
     "duplicate_face": 409,
+    "overlapping_leave": 409,  # leaves
+    "decided": 409,
+    "ended": 409,
+    "invalid_link": 404,
     "no_checkpoint": 409,  # receipts and proofs (ledger.receipts)
     "not_in_checkpoint": 409,
     "proof_unavailable": 409,

@@ -3,7 +3,7 @@
 The application never needs to own its tables, and must not: the table owner can disable
 the ledger's append-only trigger. It needs SELECT, INSERT, UPDATE and DELETE on the tables it
 manages (logging out deletes a session; a login resets its failed attempts), but only
-appends to the ledger's, and never deletes a resident (residents move out). Archiving old
+appends to the ledger's, and never deletes a resident (residents move out) or a leave. Archiving old
 blocks (manage.py archive_chain) deletes them: run it as the tables' owner, as migrate is;
 the application's role only reads the archive's records.
 """
@@ -18,6 +18,7 @@ LIMITED = {
     "ledger_checkpoint": "SELECT, INSERT",
     "ledger_treenode": "SELECT, INSERT",
     "ledger_verificationrun": "SELECT, INSERT",
+    "leaves_leave": "SELECT, INSERT, UPDATE",
     "residents_resident": "SELECT, INSERT, UPDATE",
 }
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

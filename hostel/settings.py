@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "hostel",  # the project's own commands (db_grant)
     "ledger",
     "residents",
+    "leaves",
 ]
 
 MIDDLEWARE = [
@@ -230,6 +231,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
 REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
 THROTTLE_LOGIN = env.str("THROTTLE_LOGIN", default="20/min")
 THROTTLE_PASSWORD_RESET = env.str("THROTTLE_PASSWORD_RESET", default="5/hour")
+# Leave asked for through a pass's link (no login): per address and per link.
+THROTTLE_LEAVE_LINK = env.str("THROTTLE_LEAVE_LINK", default="10/hour")
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": env.str("THROTTLE_ANON", default="120/min"),
     "user": env.str("THROTTLE_USER", default="1200/min"),

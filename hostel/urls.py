@@ -17,6 +17,8 @@ from hostel.auth import (
     password_change_rate_limited,
     password_reset_rate_limited,
 )
+from leaves import api as leaves_api
+from leaves import views as leaves_views
 from ledger import api as ledger_api
 from residents import api as residents_api
 from residents import scan_api
@@ -53,6 +55,18 @@ api_urlpatterns = [
     *api_path("scan", scan_api.ScanApi.as_view(), "api-scan"),
     *api_path("scan/challenge", scan_api.ScanChallengeApi.as_view(), "api-scan-challenge"),
     *api_path("occupancy", scan_api.OccupancyApi.as_view(), "api-occupancy"),
+    *api_path("leaves", leaves_api.LeaveListApi.as_view(), "api-leaves"),
+    *api_path("leaves/<uuid:pk>", leaves_api.LeaveDetailApi.as_view(), "api-leave"),
+    *api_path(
+        "leaves/<uuid:pk>/approve",
+        leaves_api.LeaveDecideApi.as_view(decision="approve"),
+        "api-leave-approve",
+    ),
+    *api_path(
+        "leaves/<uuid:pk>/refuse",
+        leaves_api.LeaveDecideApi.as_view(decision="refuse"),
+        "api-leave-refuse",
+    ),
     *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
     *api_path(
@@ -110,6 +124,8 @@ urlpatterns = [
     ),
     path("residents/", include("residents.urls")),
     path("scan/", residents_views.scan_page, name="scan"),
+    path("leaves/", include("leaves.urls")),
+    path("leave/<str:token>", leaves_views.leave_ask, name="leave-ask"),
     path("dashboard/latest", views.dashboard_latest, name="dashboard-latest"),
     path("ledger/", include("ledger.urls")),
     path("admin/", admin.site.urls),

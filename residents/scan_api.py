@@ -22,7 +22,7 @@ from hostel.api import (
     has_perm,
 )
 from hostel.parsers import UploadJSONParser
-from residents import biometric_scans, scan_selectors, scans, selectors, uploads
+from residents import biometric_scans, scan_hooks, scan_selectors, scans, selectors, uploads
 from residents.biometrics import liveness
 from residents.models import Resident, ScanMode
 
@@ -47,8 +47,18 @@ class BlockProofSerializer(serializers.Serializer):
     key_id = serializers.CharField()
 
 
+class ScanNoteSerializer(serializers.Serializer):
+    level = serializers.ChoiceField(choices=["info", "warning"])
+    message = serializers.CharField()
+
+
 class ScanOutputSerializer(serializers.Serializer):
     event = ScanEventSerializer()
+    notes = ScanNoteSerializer(
+        many=True,
+        help_text="For the guard, beside IN or OUT: an approved leave, a late return, an exit "
+        "after curfew without leave (a warning).",
+    )
     block = BlockProofSerializer()
     replayed = serializers.BooleanField(help_text="A retry of a scan id already recorded.")
     distance = serializers.FloatField(allow_null=True, help_text="Face scans: lower is closer.")
@@ -92,6 +102,9 @@ def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
             "signature": outcome.block.signature,
             "key_id": outcome.block.key_id,
         },
+        "notes": [
+            {"level": note.level, "message": note.message} for note in scan_hooks.notes(event)
+        ],
         "replayed": outcome.replayed,
         # A face's distance or a voice's similarity, under its own name.
         "distance": round(score.value, 4) if score and score.kind == "distance" else None,
@@ -189,7 +202,7 @@ class ScanApi(APIView):
                 gate=gate,
                 image=_image(data["photo"]) if "photo" in data else None,
                 frames=[
-                    _image(frame, f"Frame {number}: ")
+                    _image(frame, f"Frame {number}: ", max_side=FRAME_MAX_SIDE)
                     for number, frame in enumerate(data.get("frames", []), 1)
                 ],
                 challenge=data.get("challenge", ""),
@@ -235,11 +248,19 @@ class ScanApi(APIView):
         return details
 
 
-def _image(upload: bytes, which: str = "") -> Image.Image:
-    """An uploaded photo or frame, normalised (refused as invalid_photo when it is none;
-    ``which`` names it in the message)."""
+# A live-person scan's frames are brought down to this before their faces are looked for:
+# the scan page sends 480 px; a client sending 40-megapixel frames made a scan take 10 s
+# and more (every frame located, a large face the slow way), a way to tie up the server.
+FRAME_MAX_SIDE = 640
+
+
+def _image(
+    upload: bytes, which: str = "", *, max_side: int = uploads.PHOTO_MAX_SIDE
+) -> Image.Image:
+    """An uploaded photo or frame, normalised to at most ``max_side`` pixels (refused as
+    invalid_photo when it is none; ``which`` names it in the message)."""
     try:
-        return Image.open(io.BytesIO(uploads.photo_normalise(upload).jpeg))
+        return Image.open(io.BytesIO(uploads.photo_normalise(upload, max_side=max_side).jpeg))
     except uploads.UploadError as exc:
         raise uploads.UploadError(exc.code, f"{which}{exc}") from exc
 

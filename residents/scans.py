@@ -26,7 +26,7 @@ from django.utils import timezone
 from ledger import selectors as ledger_selectors
 from ledger.models import Block
 from ledger.services import LedgerError, block_append
-from residents import passes
+from residents import passes, scan_hooks
 from residents.denials import decided
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
@@ -237,8 +237,12 @@ def _record_locked(
     resident.status = gate.status_after(resident)
     resident.last_scan_at = resident.status_changed_at = now
     resident.save(update_fields=["status", "last_scan_at", "status_changed_at", "updated_at"])
+    # What other apps know of this passage (an approved leave, a late return); never in
+    # place of the scan's own keys.
+    extra = scan_hooks.annotations(resident, gate, resident.status, now)
     return block_append(
         data={
+            **extra,
             "type": "scan",
             "resident_id": str(resident.id),
             "resident_name": resident.name,

@@ -79,7 +79,8 @@ def _read_limited(stream: Upload, what: str, code: str) -> bytes:
     return data
 
 
-def photo_normalise(upload: Upload) -> Photo:
+def photo_normalise(upload: Upload, *, max_side: int = PHOTO_MAX_SIDE) -> Photo:
+    """Checked, upright, at most ``max_side`` pixels a side, re-encoded without metadata."""
     data = _read_limited(upload, "photo", "invalid_photo")
     try:
         image = Image.open(io.BytesIO(data))
@@ -112,7 +113,7 @@ def photo_normalise(upload: Upload) -> Photo:
     if jpeg:
         # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients: a 40-megapixel
         # photo never sits in memory at full size (it cost ~120 MB, 5 MB this way).
-        image.draft(None, (PHOTO_MAX_SIDE * 2, PHOTO_MAX_SIDE * 2))
+        image.draft(None, (max_side * 2, max_side * 2))
     try:
         image.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
@@ -126,7 +127,7 @@ def photo_normalise(upload: Upload) -> Photo:
             f"The photo is only {upright.width}x{upright.height} pixels; at least "
             f"{PHOTO_MIN_SIDE} pixels on each side are needed to see a face.",
         )
-    upright.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE), Image.Resampling.LANCZOS)
+    upright.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     upright.info = {}  # nothing carried over: no EXIF (GPS, serial numbers), no comments
     out = io.BytesIO()
     upright.save(out, format="JPEG", quality=88, optimize=True)

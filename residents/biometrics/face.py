@@ -133,13 +133,15 @@ def face_locate(image: Image.Image) -> Located:
     """The five landmarks of the one face in ``image``, without a descriptor, found the
     quick way first: HOG without upsampling sees the large face of
     someone at the gate's camera in 16 ms at 640x480 (69 ms upsampled); failing that, or
-    finding more than one, the way face_observe finds faces. FaceError as face_embed."""
+    finding more than one, the way face_observe finds faces but for the CNN's try: a frame
+    only the CNN finds a face in cost seconds (2.2 s at 640x480), and a client sending eight
+    of them could tie up a worker. FaceError as face_embed."""
     pixels = prepare(image)
     with _lock:
         detector, landmarks, _ = _load()
         faces = _hog(detector, pixels, 0)
         if len(faces) != 1:
-            pixels, faces = _find(detector, pixels)
+            pixels, faces = _find(detector, pixels, cnn=False)
         shape = landmarks(pixels, _one(faces))
     return Located(pixels, _points(shape))
 
@@ -163,8 +165,9 @@ def _points(shape: Any) -> np.ndarray:
     return np.array([(shape.part(i).x, shape.part(i).y) for i in range(5)], dtype=np.float64)
 
 
-def _find(detector: Any, pixels: np.ndarray) -> tuple[np.ndarray, list[Any]]:
-    """The faces in ``pixels`` by the first try that finds any, and the array they are in.
+def _find(detector: Any, pixels: np.ndarray, *, cnn: bool = True) -> tuple[np.ndarray, list[Any]]:
+    """The faces in ``pixels`` by the first try that finds any, and the array they are in
+    (without ``cnn``, not the CNN's try, the slow one).
 
     A small photo in which the first try finds one face is also read the second way, which
     sees small faces the first misses: a second face found there refuses the photo."""
@@ -179,7 +182,7 @@ def _find(detector: Any, pixels: np.ndarray) -> tuple[np.ndarray, list[Any]]:
     again = _hog(detector, padded, 2 if small else UPSAMPLE)
     if faces:
         return (padded, again) if len(again) > 1 else (pixels, faces)
-    if again:
+    if again or not cnn:
         return padded, again
     return padded, _mmod(padded)
 

@@ -64,6 +64,8 @@ FRONTAL_MAX = 0.12
 # photos are separate sittings, and a live head turning in one take may line up better.
 FLAT_MIN = 0.98
 DIRECTIONS = ("left", "right")
+# For the guard, after a refusal that may be of a real resident who did not turn enough.
+AGAIN = "Refused again? Ask for the pass, or use Manual entry."
 T = TypeVar("T")
 
 
@@ -125,7 +127,7 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
                 "not_live",
                 "The face moved as a flat picture does, not as a head turns: a photo or a "
                 "screen held up to the camera cannot pass. Scan again, the resident turning "
-                "their own head the way the screen asks.",
+                f"their own head the way the screen asks. {AGAIN}",
             )
         # Only these two frames decide, so only they are described (56 ms each).
         reference = _seen(face_observe, frames[frontal], frontal + 1).descriptor
@@ -147,7 +149,7 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
     raise LivenessError(
         "not_live",
         "The head did not turn. Scan again, and turn your head the way the screen asks; a "
-        "photo or a screen held up to the camera cannot pass.",
+        f"photo or a screen held up to the camera cannot pass. {AGAIN}",
     )
 
 

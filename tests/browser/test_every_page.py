@@ -2,13 +2,19 @@
 each loads its scripts without an error and without breaking its Content-Security-Policy
 (the autouse fixture in conftest fails a test on any violation)."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 from playwright.sync_api import Page
 
+from leaves import links
+from leaves import services as leave_services
+from leaves.models import Leave
 from ledger.models import Block
 from residents import scans, services
-from residents.models import Gate
+from residents.models import Gate, Resident
 from tests.browser.conftest import screenshot
 from tests.residents.conftest import PASSWORD, photo_bytes
 
@@ -20,8 +26,33 @@ def root(migration_data) -> User:
     return User.objects.create_superuser("root", "root@example.org", PASSWORD)
 
 
+def leave_pages(resident_id: str) -> list[str]:
+    """The leave pages, with a leave of the resident's to show (made the first time)."""
+    resident = Resident.objects.get(pk=resident_id)
+    leave = Leave.objects.filter(resident=resident).first()
+    if leave is None:
+        now = timezone.now()
+        leave = leave_services.leave_request(
+            resident=resident,
+            by=User.objects.get(username="root"),
+            kind="weekend",
+            starts=now + timedelta(hours=1),
+            ends=now + timedelta(days=2),
+            destination="Abeokuta, with a name long enough to need wrapping on a phone's screen",
+        )
+    return [
+        "/leaves/",
+        "/leaves/?show=late",
+        f"/leaves/new/{resident_id}",
+        f"/leaves/{leave.pk}/",
+        f"/leave/{links.leave_link_token(resident)}",
+        "/admin/leaves/leave/",
+    ]
+
+
 def pages(resident_id: str, block: int) -> list[str]:
     return [
+        *leave_pages(resident_id),
         "/",
         "/residents/",
         "/residents/new",
@@ -74,6 +105,9 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
         assert not overflow, f"{path} scrolls sideways at {size[0]} px"
         shots = {"/": "dashboard", "/ledger/": "ledger", f"/residents/{ada.pk}/": "resident"}
         shots["/password/"] = "password-change"
+        leave = Leave.objects.get()
+        shots[f"/leaves/{leave.pk}/"] = "leave"
+        shots[f"/leave/{links.leave_link_token(ada)}"] = "leave-ask"
         if path in shots:
             screenshot(page, f"{shots[path]}-{size[0]}")
 

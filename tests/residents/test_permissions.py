@@ -1,10 +1,16 @@
 """Every page and endpoint, as anonymous, guard, warden and superuser (DESIGN section 1)."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
+from leaves import links
+from leaves import services as leave_services
+from leaves.models import Leave
 from residents.models import Resident
 
 ANON, GUARD, WARDEN, SUPER = "anonymous", "guard", "warden", "superuser"
@@ -73,9 +79,36 @@ MATRIX = [
     ("post", "/api/ledger/verify", {ANON: 401, GUARD: 403, WARDEN: 201, SUPER: 201}),
     ("get", "/api/ledger/{index}/proof", {ANON: 401, GUARD: 409, WARDEN: 409, SUPER: 409}),
     ("get", "/api/ledger/consistency", {ANON: 401, GUARD: 403, WARDEN: 400, SUPER: 400}),
+    ("get", "/leaves/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/leaves/new/{id}", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("get", "/leaves/{leave}/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    # Already refused (the fixture's leave): back to its page saying so.
+    ("post", "/leaves/{leave}/approve", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    ("post", "/leaves/{leave}/refuse", {ANON: LOGIN, GUARD: 403, WARDEN: 302, SUPER: 302}),
+    # The resident's own page, from the link on their pass: no login, a valid link only.
+    ("get", "/leave/{link}", {ANON: 200, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/api/leaves", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/leaves", {ANON: 401, GUARD: 403, WARDEN: 400, SUPER: 400}),
+    ("get", "/api/leaves/{leave}", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/leaves/{leave}/approve", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
+    ("post", "/api/leaves/{leave}/refuse", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
 ]
 
 FORM = {"name": "Bo Lindqvist", "room": "A-101"}
+
+
+def refused_leave(resident: Resident) -> Leave:
+    now = timezone.now()
+    warden = User.objects.get(username="wendy")
+    leave = leave_services.leave_request(
+        resident=resident,
+        by=warden,
+        kind="home",
+        starts=now + timedelta(hours=1),
+        ends=now + timedelta(days=1),
+        destination="Home",
+    )
+    return leave_services.leave_refuse(leave=leave, by=warden)
 
 
 @pytest.fixture
@@ -95,9 +128,16 @@ def test_each_role_gets_what_design_section_1_allows(
     clients, resident, method, path, expected, role
 ) -> None:
     sample = resident.samples.all()[0].pk
-    url = path.format(id=resident.pk, index=1, sample=sample, uid="MQ", token="not-a-token") + (
-        "/" if "{token}" in path else ""
-    )
+    leave = refused_leave(resident)
+    url = path.format(
+        id=resident.pk,
+        index=1,
+        sample=sample,
+        uid="MQ",
+        token="not-a-token",
+        leave=leave.pk,
+        link=links.leave_link_token(resident),
+    ) + ("/" if "{token}" in path else "")
     client = clients[role]
     data = FORM if method == "post" else None
     if path.startswith("/api/"):
@@ -167,6 +207,8 @@ def test_the_matrix_covers_every_url_the_site_answers() -> None:
         route = re.sub(r"<uuid:pk>", "{id}", route)
         route = re.sub(r"<int:index>", "{index}", route)
         route = re.sub(r"<int:sample>", "{sample}", route)
+        route = re.sub(r"^(api/)?leaves/\{id\}", r"\1leaves/{leave}", route)
+        route = route.replace("leave/<str:token>", "leave/{link}")
         route = route.replace("<uidb64>/<token>", "{uid}/{token}")
         return "/" + route.rstrip("/") if route else "/"
 

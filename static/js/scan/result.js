@@ -11,6 +11,7 @@ export class ResultPanel {
     this.name = $("result-name");
     this.room = $("result-room");
     this.message = $("result-message");
+    this.notes = $("result-notes");
     this.retry = $("retry");
     this.closest = $("closest");
     this.closestPhoto = $("closest-photo");
@@ -52,6 +53,7 @@ export class ResultPanel {
     this.retry.hidden = true;
     this.next.hidden = false;
     this.closest.hidden = true;
+    this.notes.hidden = true;
     const who = person || {};
     this.name.textContent = who.resident_name || who.name || "";
     this.room.textContent = who.room ? "Room " + who.room : "";
@@ -76,7 +78,20 @@ export class ResultPanel {
       ? " Face distance " + body.distance.toFixed(2) + ": compare the two photos."
       : body.similarity ? " Voice similarity " + body.similarity.toFixed(2) + "." : "";
     this.message.textContent = (event.status === "IN" ? "Welcome in" : "Recorded out") + (body.replayed ? " (already recorded)." : ".") + how;
+    this.showNotes(body.notes || []);
     beep([880], 160);
+  }
+
+  // What the gate knows beside IN or OUT (leave, a late return, after curfew): warnings in
+  // the warning colour, above the message.
+  showNotes(notes) {
+    this.notes.replaceChildren(...notes.map((note) => {
+      const line = document.createElement("p");
+      line.className = "note " + note.level;
+      line.textContent = note.message;
+      return line;
+    }));
+    this.notes.hidden = notes.length === 0;
   }
 
   refused(error, add) {

@@ -1,0 +1,7 @@
+from hostel.errors import DomainError
+
+
+class LeaveError(DomainError):
+    """A leave request or decision refused; nothing was written. Codes: "invalid",
+    "inactive" (a moved-out resident), "overlapping_leave", "decided" (already approved or
+    refused), "ended"."""

@@ -1,0 +1,54 @@
+"""What other apps add to a scan at the gate, so that residents never name them.
+
+An app registers, from its AppConfig.ready(), a ScanHook:
+
+- ``annotate(resident, gate, status, now)``: called inside the scan's transaction, with the
+  resident's row locked and the new status decided, before the block is written. It may
+  write its own rows (through its services) and returns keys to add to the scan's block
+  data (``{}`` for none): they are recorded, hashed and signed with the scan. A hook that
+  raises refuses nothing: it rolls the scan back, so hooks do not raise.
+- ``describe(data)``: what the guard is told of a recorded scan's block data (its own keys),
+  as Notes; read again for a retried scan, so a retry says what the first answer said.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from residents.models import Gate, Resident
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the guard beside IN or OUT: "info" (leave approved) or "warning" (late,
+    after curfew without leave), which the gate shows in its warning colour."""
+
+    level: Literal["info", "warning"]
+    message: str
+
+
+@dataclass(frozen=True)
+class ScanHook:
+    annotate: Callable[["Resident", "Gate", str, datetime], dict[str, Any]]
+    describe: Callable[[dict[str, Any]], list[Note]]
+
+
+_hooks: list[ScanHook] = []
+
+
+def register(hook: ScanHook) -> None:
+    if hook not in _hooks:
+        _hooks.append(hook)
+
+
+def annotations(resident: "Resident", gate: "Gate", status: str, now: datetime) -> dict[str, Any]:
+    added: dict[str, Any] = {}
+    for hook in _hooks:
+        added.update(hook.annotate(resident, gate, status, now))
+    return added
+
+
+def notes(data: dict[str, Any]) -> list[Note]:
+    return [note for hook in _hooks for note in hook.describe(data)]
