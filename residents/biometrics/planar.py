@@ -1,53 +1,82 @@
 """Is the face that turned in front of the camera flat? Pure (numpy and Pillow).
 
 A flat picture, a print or a phone's screen, is seen by a camera through a homography
-whatever way it is held, moved, tilted or swivelled, and at any distance: so the face in one
-frame can be warped onto the face in another by a homography (eight numbers) and a change
-of brightness across it. A head is not flat. When it turns, the nose moves across the
-cheek behind it, the far cheek narrows and hides, the near one widens: no homography lines
-the two faces up. Landmarks cannot tell the two apart reliably, because dlib's landmark
-model places the points where a face's would be, and a print swivelled close to a wide
-camera is foreshortened the way a turned head is; the pixels can.
+whatever way it is held, moved, tilted or swivelled, and at any distance: every part of the
+face in one frame moves to the other frame by one homography (eight numbers). A head is not
+flat. When it turns, the nose moves across the cheek behind it, the far cheek narrows and
+hides, the near one widens: no homography moves every part. Landmarks cannot tell the two
+apart reliably, because dlib's landmark model places the points where a face's would be,
+and a print swivelled close to a wide camera is foreshortened the way a turned head is; the
+pixels can.
 
-flatness() takes the face square of the frame facing the camera (from the eyes' line to
-below the mouth, ``HALF_SIDE`` eye spans either side of its centre), finds the homography
-and the brightness change that bring the turned frame closest to it (Gauss-Newton from the
-landmarks' affine fit, coarse then fine), and returns the correlation left: about 1 for a
-flat picture, lower for a head that turned (bench/liveness.py prints both).
+flatness() takes the face square of the frame facing the camera (``HALF_SIDE`` eye spans
+either side of the point between the eyes and the nose), lines the turned frame up with it
+(the landmarks' affine fit, refined by a robust Levenberg-Marquardt fit of a homography and
+a change of brightness, coarse to fine), then looks for each textured 11 x 11 block of the
+frontal square in the turned one (normalised correlation, so a block's own brightness and
+contrast do not count: shadows, uneven light). It returns the largest fraction of the found
+blocks that one homography carries to where they were found (RANSAC): 1 for a flat picture,
+about a third for a head that turned (bench/liveness.py prints both). A block under glare or
+a finger is not found and does not count; a fit that cannot be made counts as flat.
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageFilter
 
 HALF_SIDE = 0.7  # the face square's half side, in eye spans: cheeks, not the face's edges
 STAGES = ((16, 2.5), (32, 1.0), (48, 1.0))  # samples a side, and blur in samples
 STEPS = 30  # Gauss-Newton steps a stage, at most
 PARAMETERS = 12  # the homography's eight, and gain, offset and a brightness slope in x and y
+TUKEY = 4.685  # Tukey's biweight constant (95% efficiency on Gaussian noise)
+# What too little to judge by reports: "flat", so that the check refuses (fails closed).
+FAILED_FIT = 1.0
+FINE = 64  # samples a side of the face square, for the blocks' displacements
+BLOCK = 5  # a block reaches this many samples from its centre (11 x 11)
+SEARCH = 12  # and is looked for this many samples around where the homography puts it
+MATCHED = 0.8  # a block found at a correlation under this is not counted (glare, a finger)
+TEXTURED = 4.0  # grey levels: a flatter block (a plain cheek, a washed-out one) says nothing
+STILL = 1.0  # samples: a block found this close to where the homography put it did not move
+BLOCKS_MIN = 12  # fewer blocks found: too little to judge, counted as flat (fails closed)
+RANSAC_TRIES = 200
 
 
 def flatness(
     frontal: np.ndarray, frontal_points: np.ndarray, turned: np.ndarray, turned_points: np.ndarray
 ) -> float:
     """How well a flat picture's motion explains the change from ``frontal`` to ``turned``:
-    the correlation (up to 1) between the frontal frame's face square and the turned frame
-    warped onto it by the best homography and brightness change. Arrays are RGB or grey,
+    the fraction (up to 1) of the frontal face square's blocks, found in the turned frame,
+    that one homography carries there. Arrays are RGB or grey,
     points the five landmarks (face.Located) in those arrays' pixels."""
     span = _eye_span(frontal_points)
     if span < 1.0:
-        return 0.0
+        return FAILED_FIT
     square = _square(frontal_points, span)  # patch -> frontal pixels
     patch_points = np.linalg.solve(square, _homogeneous(frontal_points).T).T
     landmarks = _affine(patch_points, turned_points)  # patch -> turned pixels, roughly
     patch = np.eye(3)  # the homography within the patch that refines it
-    score = 0.0
     for samples, blur in STAGES:
         pixels_per_sample = 2.0 * HALF_SIDE * span / samples
         uv = _patch_points(samples)
         reference = _sample(_grey(frontal, blur * pixels_per_sample), _apply(square, uv))
-        patch, score = _align(
-            _grey(turned, blur * pixels_per_sample), landmarks, patch, uv, reference
-        )
-    return score
+        fitted = _align(_grey(turned, blur * pixels_per_sample), landmarks, patch, uv, reference)
+        if fitted is None:
+            break
+        patch = fitted
+    # The two faces, lined up by the homography, sampled finely: where does each block of
+    # the frontal face lie in the turned one?
+    pixels_per_sample = 2.0 * HALF_SIDE * span / FINE
+    uv = _patch_points(FINE)
+    first = _sample(_grey(frontal, pixels_per_sample), _apply(square, uv)).reshape(FINE, FINE)
+    image = _grey(turned, pixels_per_sample)
+    fractions = []
+    # By the fitted homography, and by the landmarks alone: glare or a shadow that moves
+    # with each frame can pull the fit far off, where no block is found near its place.
+    for warp in (patch, np.eye(3)):
+        mapped = _homogeneous(uv) @ warp.T
+        second = _sample(image, _apply(landmarks, mapped[:, :2] / mapped[:, 2:3]))
+        fractions.append(_still_fraction(first, second.reshape(FINE, FINE)))
+    return max(fractions)
 
 
 def _eye_span(points: np.ndarray) -> float:
@@ -119,11 +148,17 @@ def _standard(values: np.ndarray) -> np.ndarray:
 
 def _align(
     image: np.ndarray, outer: np.ndarray, patch: np.ndarray, uv: np.ndarray, reference: np.ndarray
-) -> tuple[np.ndarray, float]:
+) -> np.ndarray | None:
     """Levenberg-Marquardt over ``patch``, a homography of the patch's own coordinates that
     the affine ``outer`` then carries into ``image``'s pixels, and over a brightness change
     (gain, offset, slope along u and v), bringing ``image`` closest to ``reference``.
-    Returns the refined ``patch`` and the correlation reached."""
+
+    Robust: each step weighs the samples by Tukey's biweight of their residual, in units of
+    the residuals' own median spread, so that a patch of the picture that no homography
+    explains while the rest lines up (a glare spot, a shadow's edge, a finger) stops
+    counting; when the misfit is everywhere, as a turned head's is, the spread is large and
+    every sample keeps its weight. Returns the refined ``patch``; None when the start already
+    folds the patch over (w <= 0)."""
     target = _standard(reference)
     grad_y, grad_x = np.gradient(image)
     linear = outer[:2, :2]
@@ -139,14 +174,16 @@ def _align(
 
     seen_at = look(patch)
     if seen_at is None:
-        return patch, 0.0
+        return None
     seen = _sample(image, seen_at[1])
-    brightness = np.array([1.0 / max(seen.std(), 1e-9), -seen.mean() / max(seen.std(), 1e-9), 0, 0])
+    spread = max(float(seen.std()), 1e-9)
+    brightness = np.array([1.0 / spread, -float(seen.mean()) / spread, 0.0, 0.0])
 
-    def cost(seen: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return b[0] * seen + b[1] + b[2] * u + b[3] * v - target
+    def model(seen: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return b[0] * seen + b[1] + b[2] * u + b[3] * v
 
-    residual = cost(seen, brightness)
+    residual = model(seen, brightness) - target
+    weights = _tukey(residual)
     damping = 1e-3
     for _ in range(STEPS):
         q, xy, w = seen_at
@@ -154,41 +191,111 @@ def _align(
         gu, gv = gradient[:, 0] * brightness[0], gradient[:, 1] * brightness[0]
         along = -(gu * q[:, 0] + gv * q[:, 1])
         jacobian = np.column_stack(
-            [
-                gu * u / w,
-                gu * v / w,
-                gu / w,
-                gv * u / w,
-                gv * v / w,
-                gv / w,
-                along * u / w,
-                along * v / w,
-                seen,
-                ones,
-                u,
-                v,
-            ]
-        )
-        normal = jacobian.T @ jacobian
-        gradient_of_cost = jacobian.T @ residual
+            [gu * u / w, gu * v / w, gu / w, gv * u / w, gv * v / w, gv / w,
+             along * u / w, along * v / w, seen, ones, u, v]
+        )  # fmt: skip
+        weighted = jacobian * weights[:, None]
+        normal = jacobian.T @ weighted
+        downhill = weighted.T @ residual
+        cost = float(weights @ residual**2)
+        step = np.zeros(PARAMETERS)
         improved = False
         for _ in range(8):
-            step = np.linalg.solve(
-                normal + damping * np.diag(np.diag(normal) + 1e-9), -gradient_of_cost
-            )
+            step = np.linalg.solve(normal + damping * np.diag(np.diag(normal) + 1e-9), -downhill)
             h = patch + np.append(step[:8], 0.0).reshape(3, 3)
             again = look(h)
             if again is not None:
                 trial_seen = _sample(image, again[1])
-                trial = cost(trial_seen, brightness + step[8:])
-                if trial @ trial < residual @ residual:
+                trial = model(trial_seen, brightness + step[8:]) - target
+                if float(weights @ trial**2) < cost:
                     patch, seen_at, seen, residual = h, again, trial_seen, trial
                     brightness = brightness + step[8:]
                     damping = max(damping / 3, 1e-7)
                     improved = True
                     break
             damping *= 4
+        weights = _tukey(residual)
         if not improved or np.abs(step[:8]).max() < 1e-4:
             break
-    model = residual + target
-    return patch, float(np.mean(_standard(model) * target))
+    return patch
+
+
+def _tukey(residual: np.ndarray) -> np.ndarray:
+    """Tukey's biweight of each residual, in units of 4.685 robust standard deviations."""
+    scale = 1.4826 * float(np.median(np.abs(residual - np.median(residual))))
+    if scale < 1e-9:
+        return np.ones_like(residual)
+    ratio = residual / (TUKEY * scale)
+    return np.where(np.abs(ratio) < 1.0, (1.0 - ratio**2) ** 2, 0.0)
+
+
+def _still_fraction(first: np.ndarray, second: np.ndarray) -> float:
+    """Of the textured blocks of ``first`` found in ``second`` (best normalised correlation
+    within SEARCH samples at least MATCHED), the fraction found within STILL samples of
+    where they are: 1 for a flat picture, less where a head's relief moved parts of the face
+    against the rest. Local correlation ignores a block's own brightness and contrast, so
+    shadows do not count; a block under glare or a finger is not found and not counted."""
+    side = 2 * BLOCK + 1
+    reach = BLOCK + SEARCH
+    centres = np.arange(reach, FINE - reach, 4)
+    ys, xs = np.meshgrid(centres, centres, indexing="ij")
+    # Every block-sized window of ``second``, normalised once: [top, left] -> block.
+    windows = _zero_mean_unit(sliding_window_view(second, (side, side)))
+    blocks = sliding_window_view(first, (side, side))[ys - BLOCK, xs - BLOCK]
+    textured = blocks.std(axis=(2, 3)) >= TEXTURED
+    blocks, ys, xs = blocks[textured], ys[textured], xs[textured]
+    if len(blocks) < BLOCKS_MIN:
+        return FAILED_FIT
+    blocks = _zero_mean_unit(blocks)
+    shifts = [(dy, dx) for dy in range(-SEARCH, SEARCH + 1) for dx in range(-SEARCH, SEARCH + 1)]
+    steps = np.array(shifts)
+    tops = ys[None, :] + steps[:, :1] - BLOCK  # shift x block
+    lefts = xs[None, :] + steps[:, 1:] - BLOCK
+    scores = np.einsum("snij,nij->sn", windows[tops, lefts], blocks)  # shift x block
+    best = scores.argmax(axis=0)
+    matched = scores.max(axis=0) >= MATCHED
+    if matched.sum() < BLOCKS_MIN:
+        return FAILED_FIT
+    here = np.column_stack([xs, ys]).astype(np.float64)[matched]
+    there = here + np.array(shifts, dtype=np.float64)[best][matched][:, ::-1]
+    return _homography_inliers(here, there)
+
+
+def _homography_inliers(here: np.ndarray, there: np.ndarray) -> float:
+    """The largest fraction of the blocks that one homography carries from ``here`` to
+    ``there`` within STILL samples (RANSAC: RANSAC_TRIES homographies through 4 blocks each,
+    solved together; seeded, so the same frames give the same answer). The alignment before
+    may be off where glare or a shadow pulled it; a flat picture's blocks still all move by
+    one homography, a head's do not."""
+    rng = np.random.default_rng(0)
+    count = len(here)
+    picks = np.array([rng.choice(count, 4, replace=False) for _ in range(RANSAC_TRIES)])
+    x, y = here[picks, 0], here[picks, 1]  # try x 4
+    u, v = there[picks, 0], there[picks, 1]
+    zeros, ones = np.zeros_like(x), np.ones_like(x)
+    rows = np.concatenate(
+        [
+            np.stack([x, y, ones, zeros, zeros, zeros, -u * x, -u * y], axis=-1),
+            np.stack([zeros, zeros, zeros, x, y, ones, -v * x, -v * y], axis=-1),
+        ],
+        axis=1,
+    )  # try x 8 x 8
+    values = np.concatenate([u, v], axis=1)
+    solvable = np.abs(np.linalg.det(rows)) > 1e-9  # four blocks in a line fix nothing
+    if not solvable.any():
+        return FAILED_FIT
+    solutions = np.linalg.solve(rows[solvable], values[solvable][..., None])[..., 0]
+    matrices = np.concatenate([solutions, np.ones((len(solutions), 1))], axis=1).reshape(-1, 3, 3)
+    mapped = np.einsum("tij,nj->tni", matrices, _homogeneous(here))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        landed = mapped[..., :2] / mapped[..., 2:3]
+        distances = np.hypot(*np.moveaxis(landed - there[None], -1, 0))
+    inliers = (np.nan_to_num(distances, nan=np.inf) <= STILL).sum(axis=1)
+    return float(inliers.max()) / count
+
+
+def _zero_mean_unit(blocks: np.ndarray) -> np.ndarray:
+    """Each block (the last two axes) less its mean, scaled to unit norm (flat: zero)."""
+    centred = blocks - blocks.mean(axis=(-2, -1), keepdims=True)
+    norms = np.sqrt((centred**2).sum(axis=(-2, -1), keepdims=True))
+    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 1e-9)

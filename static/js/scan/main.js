@@ -109,9 +109,11 @@ function readAgain() {
 function resume() {
   clearTimeout(resumeTimer);
   if (sending || pending) return;  // an unconfirmed scan waits for Retry
-  // The pass of an accepted scan may still be in view: it is not read again until it has
-  // left the frame. After anything else, the same pass may be tried again at once.
-  if (lastOutcome !== "accepted") reader.forget();
+  // The pass of an accepted or refused scan may still be in view: it is not read again until
+  // it has left the frame (the same pass would be refused again the moment the guard
+  // dismissed it). After a problem of the guard's (logged out, no answer), the same pass may
+  // be tried again at once.
+  if (lastOutcome !== "accepted" && lastOutcome !== "refused") reader.forget();
   result.hide();
   readAgain();
 }
