@@ -58,6 +58,7 @@ ERROR_STATUS = {
     "duplicate_email": 409,
     "duplicate_face": 409,
     "overlapping_leave": 409,  # leaves
+    "too_many_pending": 409,
     "decided": 409,
     "ended": 409,
     "invalid_link": 404,

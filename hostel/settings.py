@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "hostel",  # the project's own commands (db_grant)
     "ledger",
+    "alerts",
     "residents",
     "leaves",
 ]
@@ -173,6 +174,8 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 SCAN_DEBOUNCE_SECONDS = env.int("SCAN_DEBOUNCE_SECONDS", default=10)
 # Local time (HH:MM) after which residents who are out are listed on the dashboard; empty: off.
 CURFEW = env.str("CURFEW", default="23:00")
+# Wardens (with an email address) are told when denied attempts reach this many in an hour.
+DENIED_ALERT_PER_HOUR = env.int("DENIED_ALERT_PER_HOUR", default=10)
 if CURFEW and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", CURFEW):
     raise ImproperlyConfigured(f"CURFEW must be a local time as HH:MM (or empty), not {CURFEW!r}")
 
@@ -259,6 +262,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two "status" choice sets: a resident's (IN/OUT) and a leave's.
+    "ENUM_NAME_OVERRIDES": {
+        "ResidentStatusEnum": "residents.models.Resident.Status",
+        "LeaveStatusEnum": "leaves.models.Leave.Status",
+    },
     "PREPROCESSING_HOOKS": ["hostel.schema.without_slash_twins"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -3,7 +3,8 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
@@ -17,6 +18,27 @@ from hostel.schema import paginated
 from leaves import selectors, services
 from leaves.models import Leave
 from residents.models import Resident
+
+
+class MomentField(serializers.DateTimeField):
+    """An RFC 3339 time with its offset: a time without one is refused (whose clock would
+    it be?), as is one that does not fit a date (year 9999 and an offset overflow)."""
+
+    def to_internal_value(self, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise serializers.ValidationError("Must be text: an RFC 3339 time.", code="invalid")
+        try:
+            parsed = parse_datetime(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is None:
+            raise serializers.ValidationError(
+                "Give the time with its offset, e.g. 2027-01-01T10:00:00+01:00.", code="invalid"
+            )
+        try:
+            return super().to_internal_value(value)
+        except OverflowError:
+            raise serializers.ValidationError("No such time.", code="invalid") from None
 
 
 class LeaveOutputSerializer(serializers.ModelSerializer):
@@ -65,8 +87,8 @@ class LeaveListApi(APIView):
     class InputSerializer(serializers.Serializer):
         resident_id = UUIDTextField()
         kind = serializers.ChoiceField(choices=Leave.Kind.choices)
-        starts = serializers.DateTimeField(help_text="RFC 3339, with its offset.")
-        ends = serializers.DateTimeField()
+        starts = MomentField(help_text="RFC 3339, with its offset.")
+        ends = MomentField(help_text="RFC 3339, with its offset.")
         destination = TextField(max_length=200)
         reason = TextField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -90,7 +112,13 @@ class LeaveListApi(APIView):
     @extend_schema(
         operation_id="leaves_create",
         request=InputSerializer,
-        responses={201: LeaveOutputSerializer},
+        responses={
+            201: LeaveOutputSerializer,
+            404: OpenApiResponse(description="No resident with that id."),
+            409: OpenApiResponse(
+                description="overlapping_leave, too_many_pending, or inactive (moved out)."
+            ),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.InputSerializer(data=request.data)
@@ -108,7 +136,9 @@ class LeaveListApi(APIView):
 class LeaveDetailApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("leaves.view_leave")]
 
-    @extend_schema(responses=LeaveOutputSerializer)
+    @extend_schema(
+        responses={200: LeaveOutputSerializer, 404: OpenApiResponse(description="No such leave.")}
+    )
     def get(self, request: Request, pk: str) -> Response:
         return Response(LeaveOutputSerializer(_leave(pk)).data)
 
@@ -122,7 +152,17 @@ class LeaveDecideApi(APIView):
     class InputSerializer(serializers.Serializer):
         note = TextField(max_length=200, required=False, allow_blank=True, default="")
 
-    @extend_schema(request=InputSerializer, responses=LeaveOutputSerializer)
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: LeaveOutputSerializer,
+            404: OpenApiResponse(description="No such leave."),
+            409: OpenApiResponse(
+                description="decided (already), ended (approving a leave that is over), or "
+                "inactive (the resident moved out)."
+            ),
+        },
+    )
     def post(self, request: Request, pk: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

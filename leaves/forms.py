@@ -20,6 +20,10 @@ class LeaveForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for name in ("starts", "ends"):
+            moment = cleaned.get(name)
+            if moment is not None and moment.year > 9000:  # an offset could overflow it
+                self.add_error(name, "Enter a date within the next year.")  # drops it
         starts, ends = cleaned.get("starts"), cleaned.get("ends")
         if starts and ends and ends <= starts:
             self.add_error("ends", "The leave must end after it starts.")

@@ -10,8 +10,10 @@ from residents.models import Gate, Resident
 from residents.scan_hooks import Note, ScanHook
 
 
-def annotate(resident: Resident, gate: Gate, status: str, now: datetime) -> dict[str, Any]:
-    return leave_gate_passage(resident=resident, status=status, now=now)
+def annotate(
+    resident: Resident, gate: Gate, status: str, now: datetime, since: datetime | None
+) -> dict[str, Any]:
+    return leave_gate_passage(resident=resident, status=status, now=now, since=since)
 
 
 def describe(data: dict[str, Any]) -> list[Note]:

@@ -40,7 +40,7 @@ def late_returns(now: datetime | None = None) -> QuerySet[Leave]:
         left_at__isnull=False, returned_at__isnull=True, ends__lt=now
     )
     return (
-        Leave.objects.select_related("resident")
+        Leave.objects.select_related("resident", "requested_by", "decided_by")
         .filter(late, status=Leave.Status.APPROVED)
         .order_by("-ends")
     )

@@ -81,11 +81,19 @@ def leave_decide(request: HttpRequest, pk: str, decision: str) -> HttpResponse:
     return redirect("leaves:detail", leave.pk)
 
 
+def _resident_of(path: str) -> str:
+    """Whose link a path is (every link of one resident counts together), or the path."""
+    try:
+        return str(links.leave_link_resident(path.rsplit("/", 1)[-1]).pk)
+    except LeaveError:
+        return path[-64:]
+
+
 @rate_limited(
     "leave-link",
     lambda: settings.THROTTLE_LEAVE_LINK,
     "Too many leave requests from here or with this link. Wait a while, or ask the warden.",
-    keys=lambda request: [client_address(request), "link:" + request.path[-64:]],
+    keys=lambda request: [client_address(request), "link:" + _resident_of(request.path)],
 )
 @require_http_methods(["GET", "POST"])
 def leave_ask(request: HttpRequest, token: str) -> HttpResponse:

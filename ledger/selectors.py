@@ -120,6 +120,11 @@ def events_since(kind: str, since: datetime) -> Iterator[tuple[str, str]]:
     return rows.values_list("timestamp", "data").iterator(chunk_size=2000)
 
 
+def count_since(kind: str, since: datetime) -> int:
+    """How many ``kind`` blocks there are from ``since`` on (the type and timestamp index)."""
+    return Block.objects.filter(type=kind, timestamp__gte=crypto.format_timestamp(since)).count()
+
+
 def events_in_order(*kinds: str) -> Iterator[tuple[str, str]]:
     """(subject, data text) of every block of these types in chain order, streamed."""
     rows = Block.objects.filter(type__in=kinds).order_by("index").values_list("subject", "data")

@@ -82,6 +82,7 @@ class ResidentRegisterApi(APIView):
         move_in_date = serializers.DateField(required=False, allow_null=True)
         occupation = serializers.CharField(required=False, allow_blank=True, max_length=120)
         emergency_contact = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        guardian_email = serializers.EmailField(required=False, allow_blank=True)
         photo = NumberedListField(
             child=serializers.FileField(),
             what="photo",

@@ -18,10 +18,11 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, ParamSpec
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from alerts.services import alert_enqueue
 from ledger import selectors as ledger_selectors
 from ledger.services import LedgerError, block_append
 from residents.errors import ScanRefused
@@ -147,11 +148,37 @@ def _deny(
                 ScanRequest.objects.create(
                     scan_id=scan_id, resident=resident, block_index=block.index
                 )
+            _warn_wardens_of_many_denials()
     except IntegrityError:
         return  # a concurrent retry of this attempt recorded it
     except (LedgerError, DatabaseError) as exc:
         # The guard still sees the refusal; the missing record is logged for the warden.
         log.error("denied attempt not recorded (%s): %s at %s", exc, refusal.code, gate.slug)
+
+
+def _warn_wardens_of_many_denials() -> None:
+    """Once the denied attempts of the past hour reach DENIED_ALERT_PER_HOUR, email the
+    wardens (those with an address) once for that hour: someone may be trying passes."""
+    now = timezone.now()
+    threshold = settings.DENIED_ALERT_PER_HOUR
+    if threshold <= 0:
+        return
+    count = ledger_selectors.count_since("denied", now - timedelta(hours=1))
+    if count < threshold:
+        return
+    hour = timezone.localtime(now).strftime("%Y-%m-%d %H:00")
+    wardens = User.objects.filter(groups__name="wardens", is_active=True).exclude(email="")
+    alert_enqueue(
+        key=f"denied:{hour}",
+        to=list(wardens.values_list("email", flat=True)),
+        subject=f"{count} denied attempts at the gate in the past hour",
+        body=(
+            f"{count} attempts were refused at the gate in the hour up to "
+            f"{timezone.localtime(now):%Y-%m-%d %H:%M %Z} (the alert is sent at "
+            f"{threshold} an hour, once an hour). The dashboard and the ledger (Event: "
+            "Denied attempts) list them with their reasons."
+        ),
+    )
 
 
 def _denied_just_now(data: dict[str, str]) -> bool:

@@ -43,6 +43,9 @@ class Resident(models.Model):
         help_text="Name and phone number of someone to call.",
         validators=[validate_single_line],
     )
+    guardian_email = models.EmailField(
+        blank=True, help_text="Told by email of a late return or an exit after curfew."
+    )
     photo = models.FileField(upload_to="photos/", blank=True)
     voice_sample = models.FileField(upload_to="voices/", blank=True)
     # None until the first scan (or staff set it): nobody is "out" who never came in.

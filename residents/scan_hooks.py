@@ -2,8 +2,9 @@
 
 An app registers, from its AppConfig.ready(), a ScanHook:
 
-- ``annotate(resident, gate, status, now)``: called inside the scan's transaction, with the
-  resident's row locked and the new status decided, before the block is written. It may
+- ``annotate(resident, gate, status, now, since)``: called inside the scan's transaction,
+  with the resident's row locked and the new status decided, before the block is written;
+  ``since`` is when the status last changed before (by a scan or by staff), or None. It may
   write its own rows (through its services) and returns keys to add to the scan's block
   data (``{}`` for none): they are recorded, hashed and signed with the scan. A hook that
   raises refuses nothing: it rolls the scan back, so hooks do not raise.
@@ -31,7 +32,7 @@ class Note:
 
 @dataclass(frozen=True)
 class ScanHook:
-    annotate: Callable[["Resident", "Gate", str, datetime], dict[str, Any]]
+    annotate: Callable[["Resident", "Gate", str, datetime, datetime | None], dict[str, Any]]
     describe: Callable[[dict[str, Any]], list[Note]]
 
 
@@ -43,10 +44,12 @@ def register(hook: ScanHook) -> None:
         _hooks.append(hook)
 
 
-def annotations(resident: "Resident", gate: "Gate", status: str, now: datetime) -> dict[str, Any]:
+def annotations(
+    resident: "Resident", gate: "Gate", status: str, now: datetime, since: datetime | None
+) -> dict[str, Any]:
     added: dict[str, Any] = {}
     for hook in _hooks:
-        added.update(hook.annotate(resident, gate, status, now))
+        added.update(hook.annotate(resident, gate, status, now, since))
     return added
 
 

@@ -234,12 +234,13 @@ def _record_locked(
             f"{resident.name} was scanned {ago} s ago; the repeat is ignored.",
             resident=resident,
         )
+    since = resident.status_changed_at  # the last exit or entry, by a scan or by staff
     resident.status = gate.status_after(resident)
     resident.last_scan_at = resident.status_changed_at = now
     resident.save(update_fields=["status", "last_scan_at", "status_changed_at", "updated_at"])
     # What other apps know of this passage (an approved leave, a late return); never in
     # place of the scan's own keys.
-    extra = scan_hooks.annotations(resident, gate, resident.status, now)
+    extra = scan_hooks.annotations(resident, gate, resident.status, now, since)
     return block_append(
         data={
             **extra,

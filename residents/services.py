@@ -44,6 +44,7 @@ class ResidentDetails(TypedDict, total=False):
     move_in_date: date | None
     occupation: str
     emergency_contact: str
+    guardian_email: str
 
 
 class ResidentChanges(ResidentDetails, total=False):

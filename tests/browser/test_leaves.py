@@ -62,9 +62,7 @@ def test_asked_on_a_phone_approved_by_a_warden_and_shown_at_the_gate(
     expect(desk.get_by_text("The leave of Ada Okafor is approved.")).to_be_visible()
     assert Leave.objects.get().status == "approved"
     phone.reload()
-    expect(phone.get_by_role("listitem").filter(has_text="Enugu")).to_contain_text(
-        "Approved (Back by Sunday evening)"
-    )
+    expect(phone.get_by_role("listitem").filter(has_text="Enugu")).to_contain_text("Approved")
 
     # The gate: Ada, inside, shows her pass on the way out.
     resident_services.resident_status_set(resident=ada, by=warden, status="IN")

@@ -228,3 +228,79 @@ def test_asking_through_the_link_is_rate_limited(resident, settings) -> None:
 
     assert answers == [200, 200, 200, 429]  # the form's errors, then too many
     assert Leave.objects.count() == 0
+
+
+# Found in review of the first version.
+
+
+def test_a_far_future_date_with_an_offset_is_an_error_not_a_500(resident) -> None:
+    link = f"/leave/{links.leave_link_token(resident)}"
+
+    response = Client().post(
+        link,
+        {
+            "kind": "home",
+            "starts": "9999-12-31T10:00-12:00",
+            "ends": "9999-12-31T23:59-12:00",
+            "destination": "Far",
+        },
+    )
+
+    assert response.status_code == 200
+    assert Leave.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "message"),
+    [
+        ("9999-12-31T10:00:00-12:00", "9999-12-31T23:59:00-12:00", None),
+        ("2027-01-01T10:00", "2027-01-02T10:00", "with its offset"),
+    ],
+)
+def test_the_api_refuses_impossible_or_offsetless_times(
+    resident, warden, starts, ends, message
+) -> None:
+    response = client_for(warden).post(
+        "/api/leaves",
+        body(resident_id=str(resident.pk), starts=starts, ends=ends),
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400, response.content
+    if message:
+        assert message in response.json()["error"]["message"]
+    assert Leave.objects.count() == 0
+
+
+def test_a_guard_does_not_see_the_leave_link_on_the_pass(resident, guard, warden) -> None:
+    token = links.leave_link_token(resident)
+
+    assert token.encode() not in client_for(guard).get(f"/residents/{resident.pk}/pass").content
+    assert token.encode() in client_for(warden).get(f"/residents/{resident.pk}/pass").content
+    assert links.leave_link_token(resident) == token  # one link per pass, not a new one a view
+
+
+def test_the_public_page_does_not_show_the_warden_s_note(resident, warden) -> None:
+    from leaves import services
+
+    leave = services.leave_request(
+        resident=resident,
+        by=warden,
+        kind="home",
+        starts=timezone.now() + timedelta(hours=1),
+        ends=timezone.now() + timedelta(days=1),
+        destination="Home",
+    )
+    services.leave_refuse(leave=leave, by=warden, note="Exams on Monday, see me")
+
+    page = Client().get(f"/leave/{links.leave_link_token(resident)}")
+
+    assert b"Refused" in page.content and b"Exams on Monday" not in page.content
+
+
+def test_the_late_list_reads_in_a_constant_number_of_queries(
+    resident, warden, django_assert_max_num_queries
+) -> None:
+    client = client_for(warden)
+    with django_assert_max_num_queries(12):
+        assert client.get("/api/leaves?show=late").status_code == 200

@@ -12,6 +12,7 @@ from leaves.models import Leave
 from ledger.models import Block
 from residents import scan_hooks, scans
 from residents import services as resident_services
+from residents.models import Resident
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,91 @@ def test_the_status_replay_still_verifies_with_leave_on_scans(
     scan_after_debounce(resident, guard, main_gate, settings)
 
     call_command("verify_chain")
+
+
+# Found in review of the first version.
+
+
+def test_a_return_after_staff_marked_the_resident_out_during_leave_is_late(
+    resident, warden, guard, main_gate, settings
+) -> None:
+    """Marked out by a warden while the leave ran (no scan): the return still ends it."""
+    no_curfew(settings)
+    leave = services.leave_approve(leave=ask(resident, warden, hours_from=-1), by=warden)
+    resident_services.resident_status_set(resident=resident, by=warden, status="OUT")
+    # An hour ago, and the leave ended five minutes ago.
+    Resident.objects.filter(pk=resident.pk).update(
+        status_changed_at=timezone.now() - timedelta(hours=1)
+    )
+    Leave.objects.filter(pk=leave.pk).update(ends=timezone.now() - timedelta(minutes=5))
+
+    outcome = scan(resident, guard, main_gate)
+
+    assert outcome.block.payload["status"] == "IN"
+    assert outcome.block.payload["late"] is True
+    leave.refresh_from_db()
+    assert leave.left_at is not None and leave.returned_at is not None
+
+
+def test_a_leave_closed_by_staff_marking_in_never_makes_a_later_return_late(
+    resident, warden, guard, main_gate, settings
+) -> None:
+    no_curfew(settings)
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    resident_services.resident_status_set(resident=resident, by=warden, status="IN")
+    leave = services.leave_approve(leave=ask(resident, warden, hours_from=-1), by=warden)
+    scan(resident, guard, main_gate)  # out on leave
+    resident_services.resident_status_set(resident=resident, by=warden, status="IN")  # back
+    Leave.objects.filter(pk=leave.pk).update(ends=timezone.now() - timedelta(minutes=5))
+
+    scan(resident, guard, main_gate)  # an ordinary exit, weeks later as it were
+    outcome = scan(resident, guard, main_gate)  # and return
+
+    assert "late" not in outcome.block.payload
+    assert scan_hooks.notes(outcome.block.payload) == []
+    leave.refresh_from_db()
+    assert leave.returned_at is not None
+
+
+def test_a_short_trip_out_before_the_leave_does_not_use_it_up(
+    resident, warden, guard, main_gate, settings
+) -> None:
+    no_curfew(settings)
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    resident_services.resident_status_set(resident=resident, by=warden, status="IN")
+    leave = services.leave_approve(leave=ask(resident, warden, hours_from=2), by=warden)
+    first = scan(resident, guard, main_gate)  # out for a coffee, within EARLY_EXIT
+    back = scan(resident, guard, main_gate)
+
+    leave.refresh_from_db()
+    assert first.block.payload["leave_id"] == str(leave.pk)
+    assert "leave_id" not in back.block.payload
+    assert leave.left_at is None and leave.returned_at is None
+    assert scan(resident, guard, main_gate).block.payload["leave_id"] == str(leave.pk)
+
+
+def test_a_moved_out_resident_s_leave_cannot_be_approved(resident, warden) -> None:
+    leave = ask(resident, warden)
+    resident_services.resident_deactivate(resident=resident, by=warden)
+
+    with pytest.raises(LeaveError) as caught:
+        services.leave_approve(leave=leave, by=warden)
+
+    assert caught.value.code == "inactive"
+
+
+def test_requests_waiting_for_a_decision_are_capped(resident, warden) -> None:
+    for day in range(services.PENDING_MAX):
+        ask(resident, None, hours_from=1 + 48 * day, hours=24)
+
+    with pytest.raises(LeaveError) as caught:
+        ask(resident, None, hours_from=1 + 48 * 10, hours=24)
+
+    assert caught.value.code == "too_many_pending"
+
+
+def test_a_leave_more_than_half_a_year_ahead_is_refused(resident, warden) -> None:
+    with pytest.raises(LeaveError) as caught:
+        ask(resident, warden, hours_from=24 * 200, hours=24)
+
+    assert "at most 180 days ahead" in caught.value.message
