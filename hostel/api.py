@@ -59,6 +59,7 @@ ERROR_STATUS = {
     "duplicate_face": 409,
     "overlapping_leave": 409,  # leaves
     "too_many_pending": 409,
+    "checked_out": 409,  # visitors
     "decided": 409,
     "ended": 409,
     "invalid_link": 404,

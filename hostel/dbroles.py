@@ -20,6 +20,7 @@ LIMITED = {
     "ledger_verificationrun": "SELECT, INSERT",
     "leaves_leave": "SELECT, INSERT, UPDATE",
     "alerts_alert": "SELECT, INSERT, UPDATE",
+    "visitors_visitor": "SELECT, INSERT, UPDATE",
     "residents_resident": "SELECT, INSERT, UPDATE",
 }
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

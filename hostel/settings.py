@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "alerts",
     "residents",
     "leaves",
+    "visitors",
 ]
 
 MIDDLEWARE = [
@@ -174,6 +175,11 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 SCAN_DEBOUNCE_SECONDS = env.int("SCAN_DEBOUNCE_SECONDS", default=10)
 # Local time (HH:MM) after which residents who are out are listed on the dashboard; empty: off.
 CURFEW = env.str("CURFEW", default="23:00")
+# Visitors: photos kept this many days; after this local time those still inside are a warning.
+VISITOR_RETENTION_DAYS = env.int("VISITOR_RETENTION_DAYS", default=30)
+VISITORS_CLOSE = env.str("VISITORS_CLOSE", default="21:00")
+if VISITORS_CLOSE and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", VISITORS_CLOSE):
+    raise ImproperlyConfigured(f"VISITORS_CLOSE must be HH:MM (or empty), not {VISITORS_CLOSE!r}")
 # Wardens (with an email address) are told when denied attempts reach this many in an hour.
 DENIED_ALERT_PER_HOUR = env.int("DENIED_ALERT_PER_HOUR", default=10)
 if CURFEW and not re.fullmatch(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]", CURFEW):

@@ -23,6 +23,7 @@ from ledger import api as ledger_api
 from residents import api as residents_api
 from residents import scan_api
 from residents import views as residents_views
+from visitors import api as visitors_api
 
 
 def api_path(route: str, view: Callable[..., HttpResponseBase], name: str) -> list[URLPattern]:
@@ -66,6 +67,12 @@ api_urlpatterns = [
         "leaves/<uuid:pk>/refuse",
         leaves_api.LeaveDecideApi.as_view(decision="refuse"),
         "api-leave-refuse",
+    ),
+    *api_path("visitors", visitors_api.VisitorListApi.as_view(), "api-visitors"),
+    *api_path(
+        "visitors/<uuid:pk>/check-out",
+        visitors_api.VisitorCheckOutApi.as_view(),
+        "api-visitor-check-out",
     ),
     *api_path("ledger", ledger_api.LedgerListApi.as_view(), "api-ledger"),
     *api_path("ledger/verify", ledger_api.LedgerVerifyApi.as_view(), "api-ledger-verify"),
@@ -125,6 +132,7 @@ urlpatterns = [
     path("residents/", include("residents.urls")),
     path("scan/", residents_views.scan_page, name="scan"),
     path("leaves/", include("leaves.urls")),
+    path("visitors/", include("visitors.urls")),
     path("leave/<str:token>", leaves_views.leave_ask, name="leave-ask"),
     path("dashboard/latest", views.dashboard_latest, name="dashboard-latest"),
     path("ledger/", include("ledger.urls")),

@@ -14,6 +14,7 @@ from hostel.errors import DomainError
 from ledger import selectors as ledger_selectors
 from residents import scan_selectors, selectors
 from residents.models import Resident
+from visitors import selectors as visitor_selectors
 
 
 @require_GET
@@ -82,6 +83,9 @@ def _live(request: HttpRequest) -> dict[str, Any]:
             ),
             "curfew": settings.CURFEW,
         }
+    if request.user.has_perm("visitors.view_visitor"):
+        live["visitors_inside"] = visitor_selectors.visitors_inside().count()
+        live["visitors_late"] = live["visitors_inside"] and visitor_selectors.closing_passed()
     if request.user.has_perm("ledger.view_block"):
         live["latest"] = list(scan_selectors.latest_scans(12))
         live["denied"] = list(scan_selectors.latest_denied(6))

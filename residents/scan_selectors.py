@@ -30,13 +30,19 @@ def residents_out() -> QuerySet[Resident]:
 
 def curfew_passed(now: datetime | None = None) -> bool:
     """Whether local time is past CURFEW (and before the night ends at 06:00)."""
-    if not settings.CURFEW:
+    return night_after(settings.CURFEW, now)
+
+
+def night_after(hour: str, now: datetime | None = None) -> bool:
+    """Whether local time is past ``hour`` ("HH:MM"; "" never is) and the night has not
+    ended (06:00)."""
+    if not hour:
         return False
     clock = timezone.localtime(now).time()
-    curfew, morning = time.fromisoformat(settings.CURFEW), time(6)
-    if curfew >= morning:
-        return clock >= curfew or clock < morning
-    return curfew <= clock < morning  # a curfew after midnight, e.g. 00:30
+    start, morning = time.fromisoformat(hour), time(6)
+    if start >= morning:
+        return clock >= start or clock < morning
+    return start <= clock < morning  # after midnight, e.g. 00:30
 
 
 def residents_out_after_curfew(now: datetime | None = None) -> QuerySet[Resident] | None:

@@ -137,8 +137,9 @@ def migration_data(db) -> None:
     )
     roles = import_module("residents.migrations.0002_roles").ROLES
     later = {"wardens": [("ledger", "verify_chain"), ("ledger", "export_blocks")]}  # 0005, 0008
-    for name, leave in import_module("leaves.migrations.0002_roles").GRANTS.items():
-        later.setdefault(name, []).extend(("leaves", codename) for codename in leave)
+    for app in ("leaves", "visitors"):
+        for name, codenames in import_module(f"{app}.migrations.0002_roles").GRANTS.items():
+            later.setdefault(name, []).extend((app, codename) for codename in codenames)
     for name, codenames in roles.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.set(

@@ -17,6 +17,8 @@ from residents import scans, services
 from residents.models import Gate, Resident
 from tests.browser.conftest import screenshot
 from tests.residents.conftest import PASSWORD, photo_bytes
+from visitors import services as visitor_services
+from visitors.models import Visitor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,9 +52,23 @@ def leave_pages(resident_id: str) -> list[str]:
     ]
 
 
+def visitor_pages(resident_id: str) -> list[str]:
+    """The visitor pages, with a visitor of the resident's inside (let in the first time)."""
+    visitor = Visitor.objects.first() or visitor_services.visitor_check_in(
+        name="Chidi Eze",
+        phone="+234 802 000 1111",
+        host=Resident.objects.get(pk=resident_id),
+        hours=2,
+        photo=None,
+        by=User.objects.get(username="root"),
+    )
+    return ["/visitors/", "/visitors/new", f"/visitors/{visitor.pk}/", "/admin/visitors/visitor/"]
+
+
 def pages(resident_id: str, block: int) -> list[str]:
     return [
         *leave_pages(resident_id),
+        *visitor_pages(resident_id),
         "/",
         "/residents/",
         "/residents/new",

@@ -12,6 +12,8 @@ from leaves import links
 from leaves import services as leave_services
 from leaves.models import Leave
 from residents.models import Resident
+from visitors import services as visitor_services
+from visitors.models import Visitor
 
 ANON, GUARD, WARDEN, SUPER = "anonymous", "guard", "warden", "superuser"
 LOGIN = "login"  # a redirect to the login page
@@ -92,9 +94,28 @@ MATRIX = [
     ("get", "/api/leaves/{leave}", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("post", "/api/leaves/{leave}/approve", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
     ("post", "/api/leaves/{leave}/refuse", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
+    ("get", "/visitors/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/visitors/new", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/visitors/{visitor}/", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/visitors/{visitor}/qr.png", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    # The fixture's visitor came without a photo.
+    ("get", "/visitors/{visitor}/photo", {ANON: LOGIN, GUARD: 404, WARDEN: 404, SUPER: 404}),
+    # Already out (the fixture's visitor left): back to the list saying so.
+    ("post", "/visitors/{visitor}/check-out", {ANON: LOGIN, GUARD: 302, WARDEN: 302, SUPER: 302}),
+    ("get", "/api/visitors", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/visitors", {ANON: 401, GUARD: 400, WARDEN: 400, SUPER: 400}),
+    ("post", "/api/visitors/{visitor}/check-out", {ANON: 401, GUARD: 409, WARDEN: 409, SUPER: 409}),
 ]
 
 FORM = {"name": "Bo Lindqvist", "room": "A-101"}
+
+
+def visitor_gone(resident: Resident) -> Visitor:
+    guard = User.objects.get(username="gary")
+    visitor = visitor_services.visitor_check_in(
+        name="Chidi Eze", phone="+234 802 000 1111", host=resident, hours=1, photo=None, by=guard
+    )
+    return visitor_services.visitor_check_out(visitor=visitor, by=guard)
 
 
 def refused_leave(resident: Resident) -> Leave:
@@ -129,7 +150,9 @@ def test_each_role_gets_what_design_section_1_allows(
 ) -> None:
     sample = resident.samples.all()[0].pk
     leave = refused_leave(resident)
+    visitor = visitor_gone(resident)
     url = path.format(
+        visitor=visitor.pk,
         id=resident.pk,
         index=1,
         sample=sample,
@@ -209,6 +232,7 @@ def test_the_matrix_covers_every_url_the_site_answers() -> None:
         route = re.sub(r"<int:sample>", "{sample}", route)
         route = re.sub(r"^(api/)?leaves/\{id\}", r"\1leaves/{leave}", route)
         route = route.replace("leave/<str:token>", "leave/{link}")
+        route = re.sub(r"^(api/)?visitors/\{id\}", r"\1visitors/{visitor}", route)
         route = route.replace("<uidb64>/<token>", "{uid}/{token}")
         return "/" + route.rstrip("/") if route else "/"
 

@@ -1,0 +1,172 @@
+"""Visitors: let in with a day pass, let out, listed while inside, photos deleted after the
+retention period; each step a ledger block."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from ledger.models import Block
+from residents import services as resident_services
+from residents import uploads
+from tests.residents.conftest import photo_bytes
+from visitors import passes, selectors, services
+from visitors.errors import VisitorError
+from visitors.models import Visitor
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def let_in(resident, guard, **extra) -> Visitor:
+    arguments = {"name": "Chidi Eze", "phone": "+234 802 000 1111", "hours": 2.0, "photo": None}
+    return services.visitor_check_in(host=resident, by=guard, **{**arguments, **extra})
+
+
+def test_a_guard_lets_a_visitor_in_and_out_and_the_ledger_has_both(resident, guard) -> None:
+    visitor = let_in(resident, guard)
+    assert list(selectors.visitors_inside()) == [visitor]
+
+    services.visitor_check_out(visitor=visitor, by=guard)
+
+    assert list(selectors.visitors_inside()) == []
+    events = [b.payload for b in Block.objects.filter(type__startswith="visitor").order_by("index")]
+    assert [(e["type"], e["visitor_name"], e["resident_id"]) for e in events] == [
+        ("visitor_in", "Chidi Eze", str(resident.pk)),
+        ("visitor_out", "Chidi Eze", str(resident.pk)),
+    ]
+    with pytest.raises(VisitorError) as caught:
+        services.visitor_check_out(visitor=visitor, by=guard)
+    assert caught.value.code == "checked_out"
+
+
+def test_a_moved_out_resident_gets_no_visitors(resident, warden, guard) -> None:
+    resident_services.resident_deactivate(resident=resident, by=warden)
+
+    with pytest.raises(VisitorError) as caught:
+        let_in(resident, guard)
+
+    assert caught.value.code == "inactive" and not Visitor.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"), [({"hours": 20}, "up to 16 hours"), ({"phone": "12"}, "Phone")]
+)
+def test_bad_input_is_refused_and_leaves_nothing(resident, guard, extra, message) -> None:
+    photo = uploads.photo_normalise(photo_bytes())
+    with pytest.raises(VisitorError) as caught:
+        let_in(resident, guard, photo=photo, **extra)
+
+    assert message in caught.value.message
+    assert not Visitor.objects.exists()
+    assert not default_storage.exists("visitors") or default_storage.listdir("visitors")[1] == []
+
+
+def test_the_day_pass_works_today_only(resident, guard) -> None:
+    visitor = let_in(resident, guard)
+    today = timezone.localdate()
+    token = passes.visitor_pass_token(visitor.pk, today)
+
+    assert passes.visitor_pass_read(token).visitor_id == visitor.pk
+    with pytest.raises(passes.VisitorPassError, match="expired"):
+        passes.visitor_pass_read(token, today=today + timedelta(days=1))
+    with pytest.raises(passes.VisitorPassError, match="not a visitor's pass"):
+        passes.visitor_pass_read(token[:-3] + "abc")
+
+
+def test_photos_are_deleted_after_the_retention_period(
+    resident, guard, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.VISITOR_RETENTION_DAYS = 30
+    old = let_in(resident, guard, photo=uploads.photo_normalise(photo_bytes()))
+    recent = let_in(resident, guard, photo=uploads.photo_normalise(photo_bytes()))
+    name = old.photo.name
+    Visitor.objects.filter(pk=old.pk).update(checked_in_at=timezone.now() - timedelta(days=31))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("purge_visitor_photos")
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.photo.name == "" and old.photo_deleted_at is not None
+    assert not default_storage.exists(name)
+    assert recent.photo.name and default_storage.exists(recent.photo.name)
+    [event] = [b.payload for b in Block.objects.filter(type="visitor_photos_deleted")]
+    assert event["count"] == 1
+
+
+def test_the_api_lets_a_visitor_in_with_a_day_pass(resident, guard) -> None:
+    response = client_for(guard).post(
+        "/api/visitors",
+        {"name": "Chidi Eze", "phone": "+234 802 000 1111", "host_resident_id": str(resident.pk)},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["host_resident_id"] == str(resident.pk) and answer["inside"] is True
+    claim = passes.visitor_pass_read(answer["day_pass"]["token"])
+    assert str(claim.visitor_id) == answer["id"]
+    assert client_for(guard).get(answer["day_pass"]["qr_url"]).status_code == 200
+    listed = client_for(guard).get("/api/visitors").json()
+    assert [v["id"] for v in listed["results"]] == [answer["id"]]
+
+    out = client_for(guard).post(f"/api/visitors/{answer['id']}/check-out")
+    again = client_for(guard).post(f"/api/visitors/{answer['id']}/check-out")
+    assert out.status_code == 200 and out.json()["inside"] is False
+    assert again.status_code == 409 and again.json()["error"]["code"] == "checked_out"
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"host_resident_id": "00000000-0000-0000-0000-000000000000"}, 404),
+        ({"host_resident_id": "nope"}, 400),
+        ({"name": 5}, 400),
+        ({"hours": 99}, 400),
+        ({"photo": "data:image/jpeg;base64,!!!"}, 400),
+    ],
+)
+def test_hostile_api_input_is_a_clear_error(resident, guard, change, status) -> None:
+    body = {"name": "X Y", "phone": "+234 802 000 1111", "host_resident_id": str(resident.pk)}
+    response = client_for(guard).post(
+        "/api/visitors", {**body, **change}, content_type="application/json"
+    )
+
+    assert response.status_code == status
+    assert "error" in response.json() and not Visitor.objects.exists()
+
+
+def test_the_pages_let_in_show_the_pass_and_let_out(resident, guard, settings) -> None:
+    settings.VISITORS_CLOSE = ""
+    client = client_for(guard)
+
+    response = client.post(
+        "/visitors/new",
+        {"name": "Chidi Eze", "phone": "+234 802 000 1111", "host": str(resident.pk), "hours": 2},
+    )
+    visitor = Visitor.objects.get()
+    assert response["Location"] == f"/visitors/{visitor.pk}/"
+    page = client.get(f"/visitors/{visitor.pk}/")
+    assert b"Visiting Ada Okafor, room B-214" in page.content and b"Valid today" in page.content
+    assert b"1</span><span>visitors inside" in client.get("/").content
+
+    client.post(f"/visitors/{visitor.pk}/check-out")
+
+    assert b"No visitor inside." in client.get("/visitors/").content
+
+
+def test_visitors_still_inside_after_closing_are_a_warning(resident, guard, settings) -> None:
+    settings.VISITORS_CLOSE = "06:00" if timezone.localtime().hour >= 6 else "00:00"
+    let_in(resident, guard)
+
+    assert b"Visiting hours are over" in client_for(guard).get("/").content
+    assert b"still inside" in client_for(guard).get("/visitors/").content

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class VisitorsConfig(AppConfig):
+    name = "visitors"
+    verbose_name = "Visitors"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Visitors' events name their host: they show in the host resident's history.
+        from ledger import registry
+
+        template = "residents/_ledger_event.html"
+        registry.register(
+            event_types=[
+                registry.EventType("visitor_in", "Visitors in", "resident_id", template),
+                registry.EventType("visitor_out", "Visitors out", "resident_id", template),
+                registry.EventType("visitor_photos_deleted", "Visitor photos deleted"),
+            ],
+            csv_columns=["visitor_id", "visitor_name"],
+        )
