@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "residents",
     "leaves",
     "visitors",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ from hostel.auth import (
 from leaves import api as leaves_api
 from leaves import views as leaves_views
 from ledger import api as ledger_api
+from reports import api as reports_api
 from residents import api as residents_api
 from residents import scan_api
 from residents import views as residents_views
@@ -69,6 +70,8 @@ api_urlpatterns = [
         "api-leave-refuse",
     ),
     *api_path("visitors", visitors_api.VisitorListApi.as_view(), "api-visitors"),
+    *api_path("reports/daily", reports_api.DailyReportApi.as_view(), "api-reports-daily"),
+    *api_path("reports/muster", reports_api.MusterApi.as_view(), "api-reports-muster"),
     *api_path(
         "visitors/<uuid:pk>/check-out",
         visitors_api.VisitorCheckOutApi.as_view(),
@@ -133,6 +136,7 @@ urlpatterns = [
     path("scan/", residents_views.scan_page, name="scan"),
     path("leaves/", include("leaves.urls")),
     path("visitors/", include("visitors.urls")),
+    path("reports/", include("reports.urls")),
     path("leave/<str:token>", leaves_views.leave_ask, name="leave-ask"),
     path("dashboard/latest", views.dashboard_latest, name="dashboard-latest"),
     path("ledger/", include("ledger.urls")),

@@ -62,7 +62,14 @@ def visitor_pages(resident_id: str) -> list[str]:
         photo=None,
         by=User.objects.get(username="root"),
     )
-    return ["/visitors/", "/visitors/new", f"/visitors/{visitor.pk}/", "/admin/visitors/visitor/"]
+    return [
+        "/visitors/",
+        "/visitors/new",
+        f"/visitors/{visitor.pk}/",
+        "/admin/visitors/visitor/",
+        "/reports/daily",
+        "/reports/muster",
+    ]
 
 
 def pages(resident_id: str, block: int) -> list[str]:

@@ -1,0 +1,92 @@
+"""Reports a warden prints: a day's gate in numbers, and the emergency muster list. Reads
+only (the ledger's blocks by their indexed type and timestamp, the residents' status)."""
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from ledger.crypto import format_timestamp
+from ledger.models import Block
+from residents.models import Resident
+from residents.scan_selectors import residents_inside
+from visitors.models import Visitor
+from visitors.selectors import visitors_inside
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    entries: int
+    exits: int
+    late_returns: int
+    curfew_breaches: int
+    denied: int
+    visitors: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "date": self.day.isoformat(),
+            "entries": self.entries,
+            "exits": self.exits,
+            "late_returns": self.late_returns,
+            "curfew_breaches": self.curfew_breaches,
+            "denied": self.denied,
+            "visitors": self.visitors,
+        }
+
+
+def day_report(day: date) -> Day:
+    """The gate on ``day`` (local midnight to midnight), counted from the ledger's scan and
+    denied blocks and the visitors let in."""
+    start = timezone.make_aware(datetime.combine(day, time()))
+    end = start + timedelta(days=1)
+    counts = {"IN": 0, "OUT": 0, "late": 0, "curfew": 0, "denied": 0}
+    blocks = Block.objects.filter(
+        type__in=["scan", "denied"],
+        timestamp__gte=format_timestamp(start),
+        timestamp__lt=format_timestamp(end),
+    ).values_list("type", "data")
+    for kind, text in blocks.iterator(chunk_size=2000):
+        if kind == "denied":
+            counts["denied"] += 1
+            continue
+        data = json.loads(text)
+        counts[data.get("status", "")] = counts.get(data.get("status", ""), 0) + 1
+        counts["late"] += bool(data.get("late"))
+        counts["curfew"] += bool(data.get("curfew_breach"))
+    visitors = Visitor.objects.filter(checked_in_at__gte=start, checked_in_at__lt=end).count()
+    return Day(
+        day, counts["IN"], counts["OUT"], counts["late"], counts["curfew"], counts["denied"],
+        visitors,
+    )  # fmt: skip
+
+
+@dataclass
+class Floor:
+    floor: int | None
+    residents: list[Resident] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Muster:
+    at: datetime
+    floors: list[Floor]
+    visitors: QuerySet[Visitor]
+
+    @property
+    def count(self) -> int:
+        return sum(len(floor.residents) for floor in self.floors)
+
+
+def muster() -> Muster:
+    """Who is inside now: residents whose last passage was an entry, by floor (no floor
+    last), by room; and the visitors inside. Two queries, whatever the numbers."""
+    inside = residents_inside().order_by("floor", "room_sort", "name_sort")
+    inside = inside.only("id", "name", "room", "floor", "phone", "status_changed_at")
+    rows = sorted(inside, key=lambda r: (r.floor is None, r.floor or 0))
+    floors = [Floor(key, list(group)) for key, group in groupby(rows, key=lambda r: r.floor)]
+    return Muster(timezone.now(), floors, visitors_inside())

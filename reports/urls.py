@@ -1,0 +1,10 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("daily", views.daily, name="daily"),
+    path("muster", views.muster, name="muster"),
+]

@@ -1,0 +1,91 @@
+"""Reports: a day's gate counted from the ledger, and the muster list of who is inside."""
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from reports import selectors
+from residents import scans
+from residents import services as resident_services
+from visitors import services as visitor_services
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def day(resident, warden, guard, main_gate, settings):
+    """Ada in and out by scan, Bo marked in by staff on floor 3, one visitor, one denial."""
+    settings.CURFEW, settings.SCAN_DEBOUNCE_SECONDS = "", 0
+    scans.scan_record(by=guard, gate=main_gate, mode="manual", resident_id=resident.pk)
+    scans.scan_record(by=guard, gate=main_gate, mode="manual", resident_id=resident.pk)
+    scans.scan_record(by=guard, gate=main_gate, mode="manual", resident_id=resident.pk)
+    bo = resident_services.resident_register(by=warden, name="Bo Lindqvist", room="C-301", floor=3)
+    resident_services.resident_status_set(resident=bo, by=warden, status="IN")
+    visitor_services.visitor_check_in(
+        name="Chidi Eze", phone="+234 802 000 1111", host=bo, hours=1, photo=None, by=guard
+    )
+    with pytest.raises(Exception):  # noqa: B017 (any refusal: a denied attempt)
+        scans.scan_record(by=guard, gate=main_gate, mode="qr", token="not-a-pass")
+    return bo
+
+
+def test_the_day_report_counts_the_gate_from_the_ledger(day) -> None:
+    report = selectors.day_report(timezone.localdate())
+
+    assert (report.entries, report.exits, report.denied, report.visitors) == (2, 1, 1, 1)
+    assert (report.late_returns, report.curfew_breaches) == (0, 0)
+
+
+def test_the_day_report_on_the_page_the_api_and_in_csv(day, guard) -> None:
+    client = client_for(guard)
+    today = timezone.localdate().isoformat()
+
+    page = client.get("/reports/daily")
+    api = client.get(f"/api/reports/daily?date={today}").json()
+    rows = list(csv.reader(io.StringIO(client.get("/reports/daily?format=csv").content.decode())))
+    bad = client.get("/reports/daily?date=yesterday")
+    bad_api = client.get("/api/reports/daily?date=yesterday")
+
+    assert b'<span class="num">2</span><span>entries</span>' in page.content
+    assert api == {"date": today, "entries": 2, "exits": 1, "late_returns": 0,
+                   "curfew_breaches": 0, "denied": 1, "visitors": 1}  # fmt: skip
+    assert rows[0][:3] == ["date", "entries", "exits"] and rows[1][1:3] == ["2", "1"]
+    assert b"is not a date" in bad.content
+    assert bad_api.status_code == 400 and "date" in bad_api.json()["error"]["fields"]
+
+
+def test_the_muster_lists_who_is_inside_by_floor_with_visitors(day, resident, guard) -> None:
+    muster = selectors.muster()
+
+    assert [(f.floor, [r.name for r in f.residents]) for f in muster.floors] == [
+        (2, ["Ada Okafor"]),
+        (3, ["Bo Lindqvist"]),
+    ]
+    assert [v.name for v in muster.visitors] == ["Chidi Eze"]
+    api = client_for(guard).get("/api/reports/muster").json()
+    assert api["count"] == 2 and [f["floor"] for f in api["floors"]] == [2, 3]
+    page = client_for(guard).get("/reports/muster")
+    assert b"Floor 3 (1)" in page.content and b"Visitors (1)" in page.content
+    lines = client_for(guard).get("/reports/muster?format=csv").getvalue().decode().splitlines()
+    assert lines[0] == "floor,room,name,phone,in_since,kind" and len(lines) == 4
+
+
+def test_the_muster_reads_in_a_constant_number_of_queries(
+    day, warden, guard, django_assert_max_num_queries
+) -> None:
+    for n in range(20):
+        extra = resident_services.resident_register(by=warden, name=f"R {n}", room=f"D-{n}")
+        resident_services.resident_status_set(resident=extra, by=warden, status="IN")
+    client = client_for(guard)
+
+    with django_assert_max_num_queries(8):
+        assert client.get("/reports/muster").status_code == 200
