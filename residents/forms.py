@@ -221,6 +221,13 @@ class DeactivateForm(forms.Form):
     )
 
 
+class MoveOutManyForm(DeactivateForm):
+    checked = forms.BooleanField(
+        label="I have checked the list: every resident on it has moved out",
+    )
+    count = forms.IntegerField(widget=forms.HiddenInput)  # the list the warden saw
+
+
 class SampleForm(forms.Form):
     """One more photo or voice recording for a resident's enrolment (the resident page)."""
 

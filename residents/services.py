@@ -242,6 +242,21 @@ def resident_deactivate(
     return current
 
 
+def residents_move_out(
+    *, residents: Sequence[Resident], by: Staff, moved_out_on: date | None = None
+) -> list[tuple[Resident, ResidentError]]:
+    """Move many residents out (the end of a term): each as resident_deactivate does, in
+    its own transaction with its own block, so that one refused (a move-in after the date)
+    stops nobody else. Returns the refused ones with why."""
+    refused = []
+    for resident in residents:
+        try:
+            resident_deactivate(resident=resident, by=by, moved_out_on=moved_out_on)
+        except ResidentError as exc:
+            refused.append((resident, exc))
+    return refused
+
+
 def resident_reactivate(*, resident: Resident, by: Staff) -> Resident:
     """Move a resident back in: active again, with a new pass (any card kept from before
     stops working) and no status until their next scan (where they were when they left says

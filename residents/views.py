@@ -22,12 +22,20 @@ from ledger import crypto, receipts
 from ledger import selectors as ledger_selectors
 from residents import passes, scan_selectors, selectors, services
 from residents.errors import ResidentError
-from residents.forms import DeactivateForm, ResidentFilterForm, ResidentForm, SampleForm
+from residents.forms import (
+    DeactivateForm,
+    MoveOutManyForm,
+    ResidentFilterForm,
+    ResidentForm,
+    SampleForm,
+)
 from residents.media import pass_download_response, private_png_response, protected_file_response
 from residents.models import Resident, Sample
 
 PAGE_SIZE = 25
 OUT_LIST_LIMIT = 2000
+SHEET_LIMIT = 200  # passes on one sheet (25 pages of 8)
+MOVE_OUT_LIMIT = 1000  # residents moved out at once
 
 
 @login_required
@@ -194,6 +202,38 @@ def resident_deactivate(request: HttpRequest, pk: str) -> HttpResponse:
 
 @login_required
 @permission_required("residents.deactivate_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def residents_move_out(request: HttpRequest) -> HttpResponse:
+    """Move out every resident the list's filters find (living here), at the end of a term:
+    the list first, then a confirmation that it was checked."""
+    filters = ResidentFilterForm(request.GET or None)
+    found = list(
+        selectors.resident_list(**filters.selector_arguments() | {"active": True}).defer(
+            *Resident.EMBEDDINGS
+        )[: MOVE_OUT_LIMIT + 1]
+    )
+    form = MoveOutManyForm(request.POST or None, initial={"count": len(found)})
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["count"] != len(found) or len(found) > MOVE_OUT_LIMIT:
+            messages.error(request, "The list changed since it was shown: check it again.")
+        else:
+            refused = services.residents_move_out(
+                residents=found, by=request.user, moved_out_on=form.cleaned_data["moved_out_on"]
+            )
+            messages.success(request, f"{len(found) - len(refused)} residents moved out.")
+            for resident, error in refused:
+                messages.error(request, f"{resident.name}: {error}")
+            return redirect("residents:list")
+    return render(
+        request,
+        "residents/move_out_many.html",
+        {"residents": found[:MOVE_OUT_LIMIT], "too_many": len(found) > MOVE_OUT_LIMIT,
+         "form": form, "query": request.GET.urlencode()},
+    )  # fmt: skip
+
+
+@login_required
+@permission_required("residents.deactivate_resident", raise_exception=True)
 @require_POST
 def resident_reactivate(request: HttpRequest, pk: str) -> HttpResponse:
     return _resident_action(
@@ -266,6 +306,23 @@ def pass_qr(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident, pk=pk, is_active=True)
     png = passes.qr_png(passes.pass_token(resident.pk, resident.pass_version))
     return private_png_response(png)
+
+
+@login_required
+@permission_required("residents.view_resident", raise_exception=True)
+def pass_sheet(request: HttpRequest) -> HttpResponse:
+    """The passes of the residents the list's filters find (living here), 8 to an A4 page
+    with cut lines, to print for a new intake; SHEET_LIMIT at most."""
+    filters = ResidentFilterForm(request.GET or None)
+    arguments = filters.selector_arguments() | {"active": True}
+    found = list(selectors.resident_list(**arguments)[: SHEET_LIMIT + 1])
+    residents = found[:SHEET_LIMIT]
+    pages = [residents[start : start + 8] for start in range(0, len(residents), 8)]
+    return render(
+        request,
+        "residents/sheet.html",
+        {"pages": pages, "count": len(residents), "more": len(found) > SHEET_LIMIT},
+    )
 
 
 @login_required

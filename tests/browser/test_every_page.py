@@ -69,6 +69,8 @@ def visitor_pages(resident_id: str) -> list[str]:
         "/admin/visitors/visitor/",
         "/reports/daily",
         "/reports/muster",
+        "/residents/passes",
+        "/residents/move-out?floor=99",
     ]
 
 
@@ -130,6 +132,8 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
         shots["/password/"] = "password-change"
         leave = Leave.objects.get()
         shots[f"/leaves/{leave.pk}/"] = "leave"
+        shots["/residents/passes"] = "pass-sheet"
+        shots["/reports/muster"] = "muster"
         shots[f"/leave/{links.leave_link_token(ada)}"] = "leave-ask"
         if path in shots:
             screenshot(page, f"{shots[path]}-{size[0]}")

@@ -94,6 +94,10 @@ MATRIX = [
     ("get", "/api/leaves/{leave}", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("post", "/api/leaves/{leave}/approve", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
     ("post", "/api/leaves/{leave}/refuse", {ANON: 401, GUARD: 403, WARDEN: 409, SUPER: 409}),
+    ("get", "/residents/passes", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    # Without the list checked: the form again, saying so; nobody moved out.
+    ("post", "/residents/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
     ("get", "/reports/daily", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/reports/muster", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/reports/daily", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),
