@@ -13,14 +13,9 @@ from leaves import links
 from leaves.models import Leave
 from ledger.models import Block
 from residents import services as resident_services
+from tests.residents.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def body(**overrides) -> dict:

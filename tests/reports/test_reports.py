@@ -4,21 +4,15 @@ import csv
 import io
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from reports import selectors
 from residents import scans
 from residents import services as resident_services
+from tests.residents.conftest import client_for
 from visitors import services as visitor_services
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

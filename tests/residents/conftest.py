@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from residents import services, uploads
 from residents.models import Gate
@@ -57,6 +58,13 @@ def webm_opus(name: str = "aew_a0001") -> bytes:
         for packet in stream.encode(None):
             container.mux(packet)
     return out.getvalue()
+
+
+def client_for(user: User) -> Client:
+    """A test client logged in as ``user``."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):

@@ -3,19 +3,13 @@
 import re
 
 import pytest
-from django.test import Client
 
 from ledger.models import Block
 from residents import services
 from residents.models import Resident
+from tests.residents.conftest import client_for
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

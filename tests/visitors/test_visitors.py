@@ -6,24 +6,17 @@ from datetime import timedelta
 import pytest
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
 from ledger.models import Block
 from residents import services as resident_services
 from residents import uploads
-from tests.residents.conftest import photo_bytes
+from tests.residents.conftest import client_for, photo_bytes
 from visitors import passes, selectors, services
 from visitors.errors import VisitorError
 from visitors.models import Visitor
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def let_in(resident, guard, **extra) -> Visitor:
