@@ -43,7 +43,7 @@ def test_a_warden_registers_a_resident_finds_them_and_prints_their_pass(page: Pa
     page.get_by_label("Name").fill("Ada Okafor")
     page.get_by_label("Room").fill("B-214")
     page.get_by_label("Floor").fill("2")
-    page.get_by_label("Email").fill("ada@example.org")
+    page.get_by_label("Email", exact=True).fill("ada@example.org")
     page.get_by_label("Photos", exact=True).set_input_files(
         FIXTURES / "faces" / "obama_640x480.jpg"
     )
