@@ -43,6 +43,11 @@ def alert_enqueue(*, key: str, to: list[str], subject: str, body: str) -> Alert 
         return None
 
 
+def alert_exists(key: str) -> bool:
+    """Whether an alert for ``key`` was written already (sent or waiting)."""
+    return Alert.objects.filter(key=key[:200]).exists()
+
+
 @dataclass
 class SendReport:
     sent: list[Alert] = field(default_factory=list)

@@ -18,27 +18,32 @@ def leave_link_token(resident: Resident) -> str:
     )
 
 
+def leave_link_subject(token: str) -> str | None:
+    """Whose link ``token`` claims to be (a resident's id), checked by signature only: no
+    database read, for the rate limit that runs before the page."""
+    claim = _claim(token)
+    return str(claim[0]) if claim else None
+
+
 def leave_link_resident(token: str) -> Resident:
     """The resident whose current link ``token`` is; LeaveError "invalid_link" otherwise."""
-    refused = LeaveError(
-        "invalid_link",
-        "This link does not work (any more): ask the warden for your current pass and its link.",
-    )
-    try:
-        claim = signing.Signer(salt=SALT).unsign_object(token)
-    except signing.BadSignature:
-        raise refused from None
-    if not isinstance(claim, dict) or not isinstance(claim.get("r"), str):
-        raise refused
-    resident = Resident.objects.filter(pk=claim["r"]).first() if _uuid(claim["r"]) else None
-    if resident is None or not resident.is_active or claim.get("v") != resident.pass_version:
-        raise refused
+    resident, version = None, None
+    claim = _claim(token)
+    if claim is not None:
+        resident, version = Resident.objects.filter(pk=claim[0]).first(), claim[1]
+    if resident is None or not resident.is_active or version != resident.pass_version:
+        raise LeaveError(
+            "invalid_link",
+            "This link does not work (any more): ask the warden for your current pass and its "
+            "link.",
+        )
     return resident
 
 
-def _uuid(text: str) -> bool:
+def _claim(token: str) -> tuple[uuid.UUID, object] | None:
+    """(resident id, pass version) that a validly signed ``token`` names, or None."""
     try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+        claim = signing.Signer(salt=SALT).unsign_object(token)
+        return uuid.UUID(claim["r"]), claim.get("v")
+    except (signing.BadSignature, KeyError, TypeError, AttributeError, ValueError):
+        return None

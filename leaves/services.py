@@ -130,9 +130,7 @@ def leave_gate_passage(
         resident=resident, status=Leave.Status.APPROVED, returned_at__isnull=True
     )
     if since is not None:  # came back without a scan since leaving: closed then
-        for stale in approved.filter(left_at__lt=since).exclude(left_at__isnull=True):
-            stale.returned_at = since
-            stale.save(update_fields=["returned_at"])
+        approved.filter(left_at__lt=since).update(returned_at=since)
     if status == Resident.Status.OUT:
         on_leave = (
             approved.filter(starts__lte=now + EARLY_EXIT, ends__gt=now).order_by("starts").first()

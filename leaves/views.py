@@ -83,10 +83,7 @@ def leave_decide(request: HttpRequest, pk: str, decision: str) -> HttpResponse:
 
 def _resident_of(path: str) -> str:
     """Whose link a path is (every link of one resident counts together), or the path."""
-    try:
-        return str(links.leave_link_resident(path.rsplit("/", 1)[-1]).pk)
-    except LeaveError:
-        return path[-64:]
+    return links.leave_link_subject(path.rsplit("/", 1)[-1]) or path[-64:]
 
 
 @rate_limited(

@@ -22,7 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from alerts.services import alert_enqueue
+from alerts.services import alert_enqueue, alert_exists
 from ledger import selectors as ledger_selectors
 from ledger.services import LedgerError, block_append
 from residents.errors import ScanRefused
@@ -161,15 +161,15 @@ def _warn_wardens_of_many_denials() -> None:
     wardens (those with an address) once for that hour: someone may be trying passes."""
     now = timezone.now()
     threshold = settings.DENIED_ALERT_PER_HOUR
-    if threshold <= 0:
+    key = f"denied:{timezone.localtime(now):%Y-%m-%d %H:00}"
+    if threshold <= 0 or alert_exists(key):  # told this hour already: no count to make
         return
     count = ledger_selectors.count_since("denied", now - timedelta(hours=1))
     if count < threshold:
         return
-    hour = timezone.localtime(now).strftime("%Y-%m-%d %H:00")
     wardens = User.objects.filter(groups__name="wardens", is_active=True).exclude(email="")
     alert_enqueue(
-        key=f"denied:{hour}",
+        key=key,
         to=list(wardens.values_list("email", flat=True)),
         subject=f"{count} denied attempts at the gate in the past hour",
         body=(

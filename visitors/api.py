@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -38,8 +37,8 @@ class VisitorOutputSerializer(serializers.ModelSerializer):
 
     def get_day_pass(self, visitor: Visitor) -> dict[str, str] | None:
         """The pass's token and QR image, while its day lasts."""
-        day = timezone.localdate(visitor.checked_in_at)
-        if day != timezone.localdate():
+        day = visitor.pass_day()
+        if day is None:
             return None
         request = self.context["request"]
         return {

@@ -1,10 +1,12 @@
 """Visitors: someone a guard lets in to see a resident for part of a day, with a day pass."""
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from residents.models import Resident, phone_validator
 from residents.text import validate_single_line
@@ -48,3 +50,8 @@ class Visitor(models.Model):
     @property
     def inside(self) -> bool:
         return self.checked_out_at is None
+
+    def pass_day(self) -> date | None:
+        """The day the visitor's day pass is for, while it is still that day (local)."""
+        day = timezone.localdate(self.checked_in_at)
+        return day if day == timezone.localdate() else None

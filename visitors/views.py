@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from residents.media import private_png_response, protected_file_response
@@ -50,7 +49,7 @@ def visitor_new(request: HttpRequest) -> HttpResponse:
 @permission_required("visitors.view_visitor", raise_exception=True)
 def visitor_detail(request: HttpRequest, pk: str) -> HttpResponse:
     visitor = get_object_or_404(Visitor.objects.select_related("host"), pk=pk)
-    valid = timezone.localdate(visitor.checked_in_at) == timezone.localdate()
+    valid = visitor.pass_day() is not None
     return render(request, "visitors/detail.html", {"visitor": visitor, "pass_valid": valid})
 
 
@@ -59,8 +58,8 @@ def visitor_detail(request: HttpRequest, pk: str) -> HttpResponse:
 def visitor_qr(request: HttpRequest, pk: str) -> HttpResponse:
     """Today's pass of a visitor checked in today; none for an earlier day's."""
     visitor = get_object_or_404(Visitor, pk=pk)
-    day = timezone.localdate(visitor.checked_in_at)
-    if day != timezone.localdate():
+    day = visitor.pass_day()
+    if day is None:
         raise Http404("that day pass has expired")
     return private_png_response(qr_png(passes.visitor_pass_token(visitor.pk, day), scale=8))
 

@@ -73,8 +73,7 @@ def flatness(
     # By the fitted homography, and by the landmarks alone: glare or a shadow that moves
     # with each frame can pull the fit far off, where no block is found near its place.
     for warp in (patch, np.eye(3)):
-        mapped = _homogeneous(uv) @ warp.T
-        second = _sample(image, _apply(landmarks, mapped[:, :2] / mapped[:, 2:3]))
+        second = _sample(image, _apply(landmarks, _apply(warp, uv)))
         fractions.append(_still_fraction(first, second.reshape(FINE, FINE)))
     return max(fractions)
 
