@@ -84,6 +84,8 @@ ERROR_STATUS = {
     "invalid_challenge": 400,
     "challenge_expired": 400,
     "challenge_used": 409,
+    "invalid_file": 400,  # a spreadsheet of residents (residents.imports)
+    "invalid_rows": 422,
     "different_faces": 422,  # enrolment samples that are not all one person's
     "different_voices": 422,
     # the server could not record it; nothing was recorded

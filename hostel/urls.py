@@ -42,6 +42,7 @@ api_urlpatterns = [
     *api_path("token/refresh", TokenRefreshView.as_view(), "api-token-refresh"),
     *api_path("register", residents_api.ResidentRegisterApi.as_view(), "api-register"),
     *api_path("residents", residents_api.ResidentListApi.as_view(), "api-residents"),
+    *api_path("residents/import", residents_api.ResidentImportApi.as_view(), "api-import"),
     *api_path("residents/<uuid:pk>", residents_api.ResidentDetailApi.as_view(), "api-resident"),
     *api_path(
         "residents/<uuid:pk>/samples",

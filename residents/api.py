@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 from hostel.api import NumberedListField, Pagination, UploadField, has_perm
 from hostel.parsers import JSONParser, UploadJSONParser
 from hostel.schema import paginated
-from residents import selectors, services, uploads
+from residents import imports, selectors, services, uploads
+from residents.forms import IMPORT_BYTES_MAX
 from residents.media import pass_download_response, protected_file_response
 from residents.models import Resident
 from residents.services import EDITABLE_FIELDS, RECORDED_FIELDS
@@ -207,6 +208,80 @@ class ResidentSampleApi(APIView):
 
     def error_details(self, exc: Exception) -> dict[str, Any]:
         return _twin_details(exc, self.request)
+
+
+class ResidentImportApi(APIView):
+    """Residents from a CSV or XLSX file (residents.imports): every row checked first; with
+    ``dry_run`` the rows and their problems come back and nothing is written, without it all
+    are registered (each a register block) or, when one row has a problem, none (422)."""
+
+    permission_classes = [IsAuthenticated, has_perm("residents.add_resident")]
+    parser_classes = [UploadJSONParser, MultiPartParser]
+
+    @extend_schema_serializer(component_name="ResidentImportInput")
+    class InputSerializer(serializers.Serializer):
+        file = UploadField(
+            what="CSV or XLSX file", code="invalid_file", max_bytes=IMPORT_BYTES_MAX,
+            help_text="The first row names the columns: name and room, and any of floor, "
+            "email, phone, address, move_in_date (YYYY-MM-DD), occupation, emergency_contact, "
+            "guardian_email.",
+        )  # fmt: skip
+        dry_run = serializers.BooleanField(
+            required=False, default=False, help_text="Check and preview; write nothing."
+        )
+
+    @extend_schema_serializer(component_name="ResidentImportPreview")
+    class PreviewSerializer(serializers.Serializer):
+        dry_run = serializers.BooleanField()
+        valid = serializers.IntegerField(help_text="Rows without problems.")
+        invalid = serializers.IntegerField()
+        ignored_columns = serializers.ListField(child=serializers.CharField())
+        rows = serializers.ListField(
+            child=serializers.DictField(),
+            help_text="Each row: row (as a spreadsheet numbers it; the column names are 1), "
+            'its cells by column, and errors: what is wrong, by column ("row": the row as a '
+            "whole), {} if nothing.",
+        )
+
+    @extend_schema_serializer(component_name="ResidentImportResult")
+    class ResultSerializer(serializers.Serializer):
+        imported = serializers.IntegerField()
+        residents = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: PreviewSerializer,
+            201: ResultSerializer,
+            400: OpenApiResponse(description="invalid_file: not a spreadsheet of residents."),
+            422: OpenApiResponse(description="invalid_rows, with the rows that have problems."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        sheet = imports.sheet_read(serializer.validated_data["file"])
+        if serializer.validated_data["dry_run"]:
+            preview = {
+                "dry_run": True,
+                "valid": len(sheet.rows) - len(sheet.problems),
+                "invalid": len(sheet.problems),
+                "ignored_columns": sheet.ignored,
+                "rows": [row.as_dict() for row in sheet.rows],
+            }
+            return Response(self.PreviewSerializer(preview).data)
+        registered = imports.sheet_import(sheet, by=request.user)
+        residents = [
+            {"row": row.number, "id": str(resident.pk), "name": resident.name,
+             "room": resident.room}
+            for row, resident in zip(sheet.rows, registered, strict=True)
+        ]  # fmt: skip
+        result = {"imported": len(registered), "residents": residents}
+        return Response(self.ResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+    def error_details(self, exc: Exception) -> dict[str, Any]:
+        rows = getattr(exc, "rows", None)
+        return {"rows": [row.as_dict() for row in rows]} if rows else {}
 
 
 class ResidentListApi(APIView):

@@ -1,7 +1,7 @@
 """The residents app's domain errors. Each carries a code and a message (hostel.errors);
 the API maps codes to HTTP statuses, staff pages show the message."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hostel.errors import DomainError
 
@@ -46,3 +46,13 @@ class ScanRefused(DomainError):
         self.replayed = replayed
         self.closest = closest
         self.distance = distance
+
+
+class ImportRefused(DomainError):
+    """A spreadsheet of residents was not imported, and nothing was written: the file cannot
+    be read as residents (code "invalid_file"), or some of its rows are wrong ("invalid_rows",
+    with ``rows``: residents.imports.Row)."""
+
+    def __init__(self, code: str, message: str, *, rows: list[Any] | None = None) -> None:
+        super().__init__(code, message)
+        self.rows = rows or []

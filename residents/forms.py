@@ -14,6 +14,7 @@ from residents.errors import ResidentError
 from residents.models import Resident
 from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS
 
+IMPORT_BYTES_MAX = 1024 * 1024  # a spreadsheet of residents (residents.imports)
 KEPT = {"photo_upload": ("photo_kept", "kept.jpg"), "voice_upload": ("voice_kept", "kept.wav")}
 
 
@@ -250,6 +251,41 @@ class SampleForm(forms.Form):
         except uploads.UploadError as exc:
             raise forms.ValidationError(str(exc), code=exc.code) from exc
         return cleaned
+
+
+class ImportForm(forms.Form):
+    """A spreadsheet of residents: chosen, or carried over from its preview (base64) to be
+    imported. ``cleaned_data["content"]`` is the file's bytes."""
+
+    file = forms.FileField(
+        label="CSV or XLSX file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv"}),
+        help_text=f"Up to {IMPORT_BYTES_MAX // 1024} KB. The first row names the columns.",
+    )
+    content = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        upload = cleaned.get("file")
+        if upload:
+            cleaned["content"] = upload.read(IMPORT_BYTES_MAX + 1)
+        elif cleaned.get("content"):
+            try:
+                cleaned["content"] = base64.b64decode(cleaned["content"], validate=True)
+            except (binascii.Error, ValueError):
+                raise forms.ValidationError("Choose the file again.", code="upload") from None
+        else:
+            raise forms.ValidationError("Choose a CSV or XLSX file first.", code="required")
+        if len(cleaned["content"]) > IMPORT_BYTES_MAX:
+            raise forms.ValidationError(
+                f"The file is over {IMPORT_BYTES_MAX // 1024} KB: split it.", code="too_big"
+            )
+        return cleaned
+
+    def carried(self) -> str:
+        """The file, for the preview's form that imports it."""
+        return _base64(self.cleaned_data["content"])
 
 
 def _base64(content: bytes) -> str:

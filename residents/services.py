@@ -22,7 +22,7 @@ from django.utils import timezone
 from ledger.services import block_append
 from residents import selectors, uploads
 from residents.biometrics import face, voice
-from residents.errors import ResidentError
+from residents.errors import ImportRefused, ResidentError
 from residents.models import Resident, Sample
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
 from residents.text import text_normalise
@@ -82,10 +82,12 @@ def resident_register(
     photos: Sequence[Photo] = (),
     voices: Sequence[Voice] = (),
     same_face_confirmed: bool = False,
+    source: str = "",
     **details: Unpack[ResidentDetails],
 ) -> Resident:
     """Register a resident (with up to FACE_SAMPLES_MAX photos and VOICE_SAMPLES_MAX voice
     recordings, all optional) and log a block. The first photo is the one shown at the gate.
+    ``source`` says where the registration came from ("import"), in its block.
 
     Refused when another resident has the email address (in any case), when a photo shows
     the face of another resident, unless staff confirmed ``same_face_confirmed`` that this
@@ -114,8 +116,25 @@ def resident_register(
         _centre(resident, VOICE, speakers)
         resident.save(force_insert=True)
         Sample.objects.bulk_create(samples)
-        _log(resident, "register", by, **_counts(faces, speakers))
+        _log(resident, "register", by, **_counts(faces, speakers), **_source(source))
     return resident
+
+
+def residents_import(*, by: Staff, rows: Sequence[tuple[int, ResidentChanges]]) -> list[Resident]:
+    """Register the residents of a spreadsheet, checked row by row beforehand
+    (residents.imports): (row number, name, room and details) each. One transaction, a
+    register block per resident: all of them, or none when one is refused (an email
+    another registration took meanwhile), naming its row."""
+    registered = []
+    with transaction.atomic():
+        for number, person in rows:
+            try:
+                registered.append(resident_register(by=by, source="import", **person))
+            except ResidentError as exc:
+                raise ImportRefused(
+                    "invalid_rows", f"Row {number}: {exc} Nothing was imported."
+                ) from exc
+    return registered
 
 
 def resident_update(
@@ -569,6 +588,10 @@ _KINDS: dict[str, tuple[str, str, str]] = {
     FACE: (face.MODEL, "photo", "jpg"),
     VOICE: (voice.MODEL, "voice_sample", "wav"),
 }
+
+
+def _source(source: str) -> dict[str, str]:
+    return {"source": source} if source else {}
 
 
 def _user(by: Staff) -> User | None:

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -20,10 +21,11 @@ from hostel.security import capture_allowed
 from hostel.spreadsheets import csv_lines, safe_cell
 from ledger import crypto, receipts
 from ledger import selectors as ledger_selectors
-from residents import passes, scan_selectors, selectors, services
-from residents.errors import ResidentError
+from residents import imports, passes, scan_selectors, selectors, services
+from residents.errors import ImportRefused, ResidentError
 from residents.forms import (
     DeactivateForm,
+    ImportForm,
     MoveOutManyForm,
     ResidentFilterForm,
     ResidentForm,
@@ -230,6 +232,35 @@ def residents_move_out(request: HttpRequest) -> HttpResponse:
         {"residents": found[:MOVE_OUT_LIMIT], "too_many": len(found) > MOVE_OUT_LIMIT,
          "form": form, "query": request.GET.urlencode()},
     )  # fmt: skip
+
+
+@login_required
+@permission_required("residents.add_resident", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def residents_import(request: HttpRequest) -> HttpResponse:
+    """Residents from a CSV or XLSX file: every row checked and shown first; imported (all
+    or none) only from a preview without problems."""
+    form = ImportForm(request.POST or None, request.FILES or None)
+    sheet = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            sheet = imports.sheet_read(form.cleaned_data["content"])
+            if "import" in request.POST and not sheet.problems:
+                registered = imports.sheet_import(sheet, by=request.user)
+                messages.success(request, f"{_count(len(registered), 'resident')} imported.")
+                return redirect(f"{reverse('residents:list')}?order=newest")
+        except ImportRefused as exc:
+            form.add_error("file" if exc.code == "invalid_file" else None, str(exc))
+    return render(request, "residents/import.html", {"form": form, "sheet": sheet})
+
+
+@login_required
+@permission_required("residents.add_resident", raise_exception=True)
+def import_template(request: HttpRequest) -> HttpResponse:
+    """An empty spreadsheet with the columns an import reads."""
+    response = HttpResponse("".join(csv_lines([imports.COLUMNS])), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="residents.csv"'
+    return response
 
 
 @login_required

@@ -71,6 +71,7 @@ def visitor_pages(resident_id: str) -> list[str]:
         "/reports/muster",
         "/residents/passes",
         "/residents/move-out?floor=99",
+        "/residents/import",
     ]
 
 

@@ -98,6 +98,11 @@ MATRIX = [
     ("get", "/residents/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
     # Without the list checked: the form again, saying so; nobody moved out.
     ("post", "/residents/move-out", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/import", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    # Without a file: the form again, saying so.
+    ("post", "/residents/import", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("get", "/residents/import/residents.csv", {ANON: LOGIN, GUARD: 403, WARDEN: 200, SUPER: 200}),
+    ("post", "/api/residents/import", {ANON: 401, GUARD: 403, WARDEN: 400, SUPER: 400}),
     ("get", "/reports/daily", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/reports/muster", {ANON: LOGIN, GUARD: 200, WARDEN: 200, SUPER: 200}),
     ("get", "/api/reports/daily", {ANON: 401, GUARD: 200, WARDEN: 200, SUPER: 200}),

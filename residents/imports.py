@@ -1,0 +1,289 @@
+"""Residents from a spreadsheet: a CSV or XLSX file read into rows, each row checked by the
+register form's own validation (ResidentForm) before anything is written.
+
+The first row names the columns. Names are matched loosely ("Room no.", "E-mail",
+"Move-in date"); ``name`` and ``room`` are required, columns this product does not know are
+listed as ignored rather than refused (a spreadsheet often carries a serial number or
+notes). Dates must be written YYYY-MM-DD (or be real dates in XLSX): "03/04/2026" is
+3 April in one hostel and 4 March in another, so it is refused rather than guessed.
+
+On top of the form's checks a row is refused when its email is on an earlier row, or when a
+resident living here already has its name and room (the same file imported twice).
+Nothing here writes: residents.services.residents_import does, all rows or none.
+"""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from residents import services
+from residents.errors import ImportRefused
+from residents.forms import IMPORT_BYTES_MAX, ResidentForm
+from residents.models import Resident
+from residents.search import fold, sort_key
+from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS, Staff
+
+ROWS_MAX = 2000
+XLSX_UNPACKED_MAX = 64 * 1024 * 1024  # a zip bomb stops here, before openpyxl opens it
+REQUIRED = ("name", "room")
+COLUMNS = EDITABLE_FIELDS
+assert set(COLUMNS) == {"name", "room", *DETAIL_FIELDS}
+
+# Other ways people head a column, folded to lower-case words.
+ALIASES = {
+    "full name": "name",
+    "resident": "name",
+    "resident name": "name",
+    "student": "name",
+    "student name": "name",
+    "room no": "room",
+    "room number": "room",
+    "floor no": "floor",
+    "floor number": "floor",
+    "e mail": "email",
+    "email address": "email",
+    "mobile": "phone",
+    "mobile number": "phone",
+    "phone number": "phone",
+    "telephone": "phone",
+    "home address": "address",
+    "move in": "move_in_date",
+    "moved in": "move_in_date",
+    "move in date": "move_in_date",
+    "course": "occupation",
+    "emergency contact": "emergency_contact",
+    "guardian email": "guardian_email",
+    "guardian s email": "guardian_email",
+    "guardian e mail": "guardian_email",
+    "parent email": "guardian_email",
+}
+HEADING_NOISE = re.compile(r"[^a-z0-9]+")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Row:
+    """One resident as the file gives it: ``number`` as the spreadsheet numbers the row
+    (the column names are row 1), the cells by field, and what is wrong, by field ("row"
+    for the row as a whole)."""
+
+    number: int
+    values: dict[str, str]
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # cleaned, for the service
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def refuse(self, column: str, message: str) -> None:
+        self.errors.setdefault(column, []).append(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.number, **self.values, "errors": self.errors}
+
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong, for a person: "Email: Enter a valid email address." """
+        return [
+            message if column == "row" else f"{_label(column)}: {message}"
+            for column, messages in self.errors.items()
+            for message in messages
+        ]
+
+
+@dataclass
+class Sheet:
+    rows: list[Row]
+    ignored: list[str]  # column names the file has and this product does not
+
+    @property
+    def problems(self) -> list[Row]:
+        return [row for row in self.rows if not row.ok]
+
+    @property
+    def columns(self) -> list[str]:
+        """The fields the file has a column for, in the product's order."""
+        present = set(self.rows[0].values) if self.rows else set()
+        return [name for name in COLUMNS if name in present]
+
+    @property
+    def labels(self) -> list[str]:
+        return [_label(name) for name in self.columns]
+
+    @property
+    def table(self) -> list[tuple[Row, list[str]]]:
+        """Each row with its cells in the order of ``columns``, for a preview."""
+        columns = self.columns
+        return [(row, [row.values[name] for name in columns]) for row in self.rows]
+
+    def refusal(self) -> ImportRefused:
+        problems = self.problems
+        return ImportRefused(
+            "invalid_rows",
+            f"{len(problems)} of {len(self.rows)} rows have problems; nothing was imported. "
+            "Correct them in the file and send it again.",
+            rows=problems,
+        )
+
+
+def sheet_import(sheet: Sheet, *, by: Staff) -> list[Resident]:
+    """Register the residents of a sheet read by sheet_read: every one, or none
+    (ImportRefused) when a row has problems."""
+    if sheet.problems:
+        raise sheet.refusal()
+    rows = [(row.number, row.details) for row in sheet.rows]
+    return services.residents_import(by=by, rows=rows)  # type: ignore[arg-type]
+
+
+def sheet_read(content: bytes) -> Sheet:
+    """The rows of a CSV (UTF-8, or Windows-1252 as older Excel saves it; comma, semicolon
+    or tab) or XLSX file, each checked. Raises ImportRefused("invalid_file") when the file
+    itself is wrong: too big, empty, unreadable, without a name or room column."""
+    if len(content) > IMPORT_BYTES_MAX:
+        raise _file_refused(f"The file is over {IMPORT_BYTES_MAX // 1024} KB: split it.")
+    table = _xlsx_table(content) if content[:4] == b"PK\x03\x04" else _csv_table(content)
+    table = [cells for cells in table if any(cell.strip() for cell in cells)]
+    if not table:
+        raise _file_refused("The file is empty.")
+    headings, body = table[0], table[1:]
+    columns, ignored = _columns(headings)
+    if not body:
+        raise _file_refused("The file has column names but no residents under them.")
+    if len(body) > ROWS_MAX:
+        raise _file_refused(f"The file has {len(body)} residents; at most {ROWS_MAX} at a time.")
+    rows = [
+        Row(number, {name: cells[i].strip() if i < len(cells) else "" for i, name in columns})
+        for number, cells in enumerate(body, start=2)
+    ]
+    _check(rows)
+    return Sheet(rows, ignored)
+
+
+def _label(name: str) -> str:
+    return str(ResidentForm.base_fields[name].label)
+
+
+def _file_refused(message: str) -> ImportRefused:
+    return ImportRefused("invalid_file", message)
+
+
+def _csv_table(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    if "\x00" in text:
+        raise _file_refused("This is not a CSV or XLSX file.")
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise _file_refused(f"The CSV file is damaged: {exc}.") from None
+
+
+def _xlsx_table(content: bytes) -> list[list[str]]:
+    """The first worksheet's cell values as text (dates as YYYY-MM-DD, 3.0 as 3)."""
+    import openpyxl  # only an import needs it
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+        if unpacked > XLSX_UNPACKED_MAX:
+            raise _file_refused("The XLSX file unpacks too large: save it as CSV.")
+        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            table = []
+            for cells in sheet.iter_rows(values_only=True):
+                table.append([_cell_text(value) for value in cells])
+                if len(table) > ROWS_MAX + 50:  # past the limit; no need to read on
+                    break
+            return table
+        finally:
+            book.close()
+    except ImportRefused:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged or foreign zip
+        raise _file_refused("The XLSX file cannot be read: save it again, or as CSV.") from None
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _columns(headings: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
+    """(position, field) of each column this product knows, and the names of the others."""
+    columns: list[tuple[int, str]] = []
+    ignored = []
+    for position, heading in enumerate(headings):
+        words = HEADING_NOISE.sub(" ", fold(heading)).strip()
+        name = words.replace(" ", "_") if words.replace(" ", "_") in COLUMNS else ALIASES.get(words)
+        if name is None:
+            if heading.strip():
+                ignored.append(heading.strip())
+            continue
+        if name in dict(columns).values():
+            raise _file_refused(f"Two columns are {name!r}: keep one.")
+        columns.append((position, name))
+    missing = [name for name in REQUIRED if name not in dict(columns).values()]
+    if missing:
+        found = ", ".join(repr(h.strip()) for h in headings if h.strip()) or "none"
+        raise _file_refused(
+            f"The first row must name the columns, with at least {' and '.join(REQUIRED)}; "
+            f"missing: {', '.join(missing)} (the first row has {found})."
+        )
+    return columns, ignored
+
+
+def _check(rows: list[Row]) -> None:
+    """Each row through ResidentForm; then what only the whole file shows."""
+    emails: dict[str, int] = {}
+    people: dict[tuple[str, str], int] = {}
+    registered = _living_here(row.values.get("room", "") for row in rows)
+    for row in rows:
+        when = row.values.get("move_in_date", "")
+        if when and not ISO_DATE.fullmatch(when):
+            row.refuse("move_in_date", f"Write the date as YYYY-MM-DD (2026-09-01), not {when!r}.")
+        form = ResidentForm(data={name: row.values.get(name, "") for name in COLUMNS})
+        if form.is_valid():
+            row.details = {name: form.cleaned_data[name] for name in COLUMNS}
+        for name, messages in form.errors.items():
+            for message in messages:
+                row.refuse("row" if name == "__all__" else name, str(message))
+        email = row.values.get("email", "").casefold()
+        if email and email in emails:
+            row.refuse("email", f"Row {emails[email]} has this email address too.")
+        emails.setdefault(email, row.number) if email else None
+        person = (sort_key(row.values.get("name", "")), sort_key(row.values.get("room", "")))
+        if person in registered:
+            row.refuse("row", "A resident with this name already lives in this room.")
+        elif all(person) and person in people:
+            row.refuse("row", f"Row {people[person]} is the same resident (name and room).")
+        people.setdefault(person, row.number)
+
+
+def _living_here(rooms: Iterable[str]) -> set[tuple[str, str]]:
+    """(name, room) sort keys of the active residents in ``rooms``."""
+    keys = sorted({sort_key(room) for room in rooms if room})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            Resident.objects.filter(is_active=True, room_sort__in=keys[start : start + 500])
+            .values_list("name_sort", "room_sort")
+        )  # fmt: skip
+    return found
