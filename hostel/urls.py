@@ -73,6 +73,10 @@ api_urlpatterns = [
     *api_path("visitors", visitors_api.VisitorListApi.as_view(), "api-visitors"),
     *api_path("reports/daily", reports_api.DailyReportApi.as_view(), "api-reports-daily"),
     *api_path("reports/muster", reports_api.MusterApi.as_view(), "api-reports-muster"),
+    *api_path("reports/occupancy", reports_api.OccupancyReportApi.as_view(), "api-occupancy-30"),
+    *api_path(
+        "reports/attendance/<uuid:pk>", reports_api.AttendanceApi.as_view(), "api-attendance"
+    ),
     *api_path(
         "visitors/<uuid:pk>/check-out",
         visitors_api.VisitorCheckOutApi.as_view(),

@@ -72,6 +72,8 @@ def visitor_pages(resident_id: str) -> list[str]:
         "/residents/passes",
         "/residents/move-out?floor=99",
         "/residents/import",
+        "/reports/occupancy",
+        f"/reports/attendance/{resident_id}",
     ]
 
 
@@ -135,6 +137,8 @@ def test_every_page_loads_cleanly_under_its_policy(page: Page, root, size) -> No
         shots[f"/leaves/{leave.pk}/"] = "leave"
         shots["/residents/passes"] = "pass-sheet"
         shots["/reports/muster"] = "muster"
+        shots["/reports/occupancy"] = "occupancy"
+        shots[f"/reports/attendance/{ada.pk}"] = "attendance"
         shots[f"/leave/{links.leave_link_token(ada)}"] = "leave-ask"
         if path in shots:
             screenshot(page, f"{shots[path]}-{size[0]}")

@@ -3,16 +3,20 @@ query counts that do not grow with the data, counts that stop at a cap, and on P
 the indexes that the filters and the search need."""
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from leaves import services as leave_services
 from ledger import selectors as ledger_selectors
 from ledger.services import block_append, block_append_many
 from residents import passes, scans, services
 from residents.models import Gate, ScanMode
 from tests.conftest import as_owner
+from visitors import services as visitor_services
 
 NUMBERS = itertools.count(1)
 
@@ -23,8 +27,9 @@ def staff(client, warden):
     return client
 
 
-def grow(warden, count: int) -> None:
-    """``count`` more residents, each registered and scanned at both gates."""
+def grow(warden, count: int, *, daily_life: bool = False) -> None:
+    """``count`` more residents, each registered and scanned at both gates; with
+    ``daily_life`` each also asks for leave and has a visitor."""
     side, _ = Gate.objects.get_or_create(slug="side", defaults={"name": "Side door"})
     main = Gate.objects.get(slug="main")
     for _ in range(count):
@@ -34,6 +39,17 @@ def grow(warden, count: int) -> None:
         token = passes.pass_token(resident.pk, resident.pass_version)
         scans.scan_record(by=warden, gate=main, mode=ScanMode.QR, token=token)
         scans.scan_record(by=warden, gate=side, mode=ScanMode.MANUAL, resident_id=resident.pk)
+        if not daily_life:
+            continue
+        now = timezone.now()
+        leave_services.leave_request(
+            resident=resident, by=warden, kind="home", destination="Home",
+            starts=now + timedelta(days=1), ends=now + timedelta(days=2),
+        )  # fmt: skip
+        visitor_services.visitor_check_in(
+            name="A visitor", phone="+44 7700 900123", host=resident, hours=1, photo=None,
+            by=warden,
+        )  # fmt: skip
 
 
 def query_count(client, url: str) -> int:
@@ -63,14 +79,27 @@ PAGES = [
     "/api/ledger",
     "/api/ledger?gate=side",
     "/api/occupancy",
+    "/leaves/",
+    "/leaves/?show=late",
+    "/visitors/",
+    "/reports/daily",
+    "/reports/daily?format=csv",
+    "/reports/muster",
+    "/reports/muster?format=csv",
+    "/reports/occupancy",
+    "/api/leaves",
+    "/api/visitors",
+    "/api/reports/daily",
+    "/api/reports/muster",
+    "/api/reports/occupancy",
 ]
 
 
 def test_no_page_makes_more_queries_as_the_data_grows(staff, warden, settings) -> None:
     settings.SCAN_DEBOUNCE_SECONDS = 0
-    grow(warden, 3)
+    grow(warden, 3, daily_life=True)
     few = {url: query_count(staff, url) for url in PAGES}
-    grow(warden, 30)
+    grow(warden, 30, daily_life=True)
     many = {url: query_count(staff, url) for url in PAGES}
 
     assert many == few
