@@ -209,6 +209,11 @@ class ScanApi(APIView):
                 scan_id=data.get("scan_id"),
             )
         else:
+            other = data["mode"] == ScanMode.QR and scan_hooks.pass_answer(
+                data.get("token", "").strip(), request.user, gate
+            )
+            if other:  # a code of another app's (a visitor's day pass)
+                return Response(other, status=status.HTTP_201_CREATED)
             outcome = scans.scan_record(
                 by=request.user,
                 gate=gate,

@@ -10,6 +10,12 @@ An app registers, from its AppConfig.ready(), a ScanHook:
   raises refuses nothing: it rolls the scan back, so hooks do not raise.
 - ``describe(data)``: what the guard is told of a recorded scan's block data (its own keys),
   as Notes; read again for a retried scan, so a retry says what the first answer said.
+
+An app whose own QR codes the gate's camera may read (a visitor's day pass) registers a
+PassReader: ``read(token, by, gate)`` returns the scan API's answer for a code of its own (a
+dict like a scan's: "event" with "status", "name", "photo_url"; "block"; "notes"), raises a
+DomainError to refuse it, or returns None for a code that is not its own, which then goes
+to the residents' pass reader.
 """
 
 from collections.abc import Callable
@@ -55,3 +61,21 @@ def annotations(
 
 def notes(data: dict[str, Any]) -> list[Note]:
     return [note for hook in _hooks for note in hook.describe(data)]
+
+
+PassReader = Callable[[str, Any, "Gate"], dict[str, Any] | None]
+_readers: list[PassReader] = []
+
+
+def register_reader(reader: PassReader) -> None:
+    if reader not in _readers:
+        _readers.append(reader)
+
+
+def pass_answer(token: str, by: Any, gate: "Gate") -> dict[str, Any] | None:
+    """Another app's answer to a QR code that is its own, or None."""
+    for reader in _readers:
+        answer = reader(token, by, gate)
+        if answer is not None:
+            return answer
+    return None

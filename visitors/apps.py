@@ -7,8 +7,11 @@ class VisitorsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Visitors' events name their host: they show in the host resident's history.
+        # Visitors' events name their host: they show in the host resident's history. The
+        # gate's camera reads a visitor's day pass too (residents never import visitors).
         from ledger import registry
+        from residents import scan_hooks
+        from visitors import gate
 
         template = "residents/_ledger_event.html"
         registry.register(
@@ -19,3 +22,4 @@ class VisitorsConfig(AppConfig):
             ],
             csv_columns=["visitor_id", "visitor_name"],
         )
+        scan_hooks.register_reader(gate.read)

@@ -25,13 +25,21 @@ def visitor_pass_token(visitor_id: uuid.UUID, day: date) -> str:
     return signing.Signer(salt=SALT).sign_object({"v": str(visitor_id), "d": day.isoformat()})
 
 
-def visitor_pass_read(token: str, *, today: date | None = None) -> VisitorPassClaim:
-    """The claim of a valid pass for today; VisitorPassError saying why otherwise."""
+def visitor_pass_claim(token: str) -> VisitorPassClaim | None:
+    """What a token says if this server signed it as a visitor's pass (any day), else None."""
     try:
         claim = signing.Signer(salt=SALT).unsign_object(token)
-        visitor_id, day = uuid.UUID(claim["v"]), date.fromisoformat(claim["d"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise VisitorPassError("This is not a visitor's pass of this hostel.") from None
+        return VisitorPassClaim(uuid.UUID(claim["v"]), date.fromisoformat(claim["d"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def visitor_pass_read(token: str, *, today: date | None = None) -> VisitorPassClaim:
+    """The claim of a valid pass for today; VisitorPassError saying why otherwise."""
+    claim = visitor_pass_claim(token)
+    if claim is None:
+        raise VisitorPassError("This is not a visitor's pass of this hostel.")
+    day = claim.day
     if day != (today or timezone.localdate()):
         raise VisitorPassError(f"This visitor's pass was for {day:%a %d %b}; it has expired.")
-    return VisitorPassClaim(visitor_id, day)
+    return claim

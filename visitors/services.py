@@ -3,6 +3,7 @@ old photos (cron). Each is a ledger block in the same transaction."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
@@ -10,12 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.models import Block
 from ledger.services import block_append
 from residents.models import Resident
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
 from residents.uploads import Photo
 from visitors.errors import VisitorError
 from visitors.models import Visitor
+from visitors.passes import VisitorPassClaim
 
 Staff = AbstractBaseUser | AnonymousUser
 MAX_HOURS = 16
@@ -53,19 +56,48 @@ def visitor_check_in(
 
 
 def visitor_check_out(*, visitor: Visitor, by: Staff) -> Visitor:
+    return _check_out(visitor.pk, by)[0]
+
+
+def visitor_pass_check_out(
+    *, claim: VisitorPassClaim, by: Staff, gate: str
+) -> tuple[Visitor, Block]:
+    """A visitor's day pass read at ``gate``: the visitor is let out, and the block (naming
+    the gate) returned. Refused for a pass of another day (``expired_pass``), a visitor let
+    in within SCAN_DEBOUNCE_SECONDS (``duplicate_scan``: their pass read as they came in),
+    and one already out (``checked_out``)."""
+    visitor = Visitor.objects.filter(pk=claim.visitor_id).first()
+    if visitor is None:
+        raise VisitorError("invalid_pass", "This visitor's pass names no visitor of this hostel.")
+    if claim.day != timezone.localdate():
+        raise VisitorError(
+            "expired_pass",
+            f"{visitor.name}'s day pass was for {claim.day:%a %d %b}; it has expired. Let "
+            "them in anew at Visitors.",
+        )
+    return _check_out(visitor.pk, by, gate)
+
+
+def _check_out(pk: Any, by: Staff, gate: str = "") -> tuple[Visitor, Block]:
     with transaction.atomic():
-        visitor = Visitor.objects.select_for_update().select_related("host").get(pk=visitor.pk)
+        visitor = Visitor.objects.select_for_update().select_related("host").get(pk=pk)
         if visitor.checked_out_at is not None:
             raise VisitorError(
                 "checked_out",
                 f"{visitor.name} was checked out at "
                 f"{timezone.localtime(visitor.checked_out_at):%H:%M}.",
             )
-        visitor.checked_out_at = timezone.now()
+        now = timezone.now()
+        if gate and now - visitor.checked_in_at < timedelta(seconds=settings.SCAN_DEBOUNCE_SECONDS):
+            raise VisitorError(
+                "duplicate_scan",
+                f"{visitor.name} was let in a moment ago: scan their pass when they leave.",
+            )
+        visitor.checked_out_at = now
         visitor.checked_out_by = by if isinstance(by, User) else None
         visitor.save(update_fields=["checked_out_at", "checked_out_by"])
-        _log(visitor, "visitor_out", by)
-    return visitor
+        block = _log(visitor, "visitor_out", by, **({"gate": gate, "mode": "qr"} if gate else {}))
+    return visitor, block
 
 
 @dataclass(frozen=True)
@@ -101,8 +133,8 @@ def visitor_photos_purge(*, now: datetime | None = None, dry_run: bool = False) 
     return PhotoPurge(len(rows), before)
 
 
-def _log(visitor: Visitor, kind: str, by: Staff, **extra: str) -> None:
-    block_append(
+def _log(visitor: Visitor, kind: str, by: Staff, **extra: str) -> Block:
+    return block_append(
         data={
             "type": kind,
             "visitor_id": str(visitor.id),

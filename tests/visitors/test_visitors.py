@@ -163,3 +163,71 @@ def test_visitors_still_inside_after_closing_are_a_warning(resident, guard, sett
 
     assert b"Visiting hours are over" in client_for(guard).get("/").content
     assert b"still inside" in client_for(guard).get("/visitors/").content
+
+
+# --- the day pass at the gate ---------------------------------------------------------------
+
+
+def scan_pass(client, token: str):
+    return client.post(
+        "/api/scan", {"mode": "qr", "token": token, "gate": "main"}, content_type="application/json"
+    )
+
+
+def test_the_gate_reads_a_day_pass_and_lets_the_visitor_out(resident, guard, settings) -> None:
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    visitor = let_in(resident, guard)
+    client = client_for(guard)
+
+    answer = scan_pass(client, passes.visitor_pass_token(visitor.pk, timezone.localdate()))
+    again = scan_pass(client, passes.visitor_pass_token(visitor.pk, timezone.localdate()))
+
+    body = answer.json()
+    assert answer.status_code == 201, body
+    assert (body["event"]["status"], body["event"]["name"]) == ("OUT", "Chidi Eze")
+    assert "Visitor of Ada Okafor (room B-214): let out." in body["notes"][0]["message"]
+    visitor.refresh_from_db()
+    assert visitor.checked_out_at is not None and not visitor.inside
+    out = Block.objects.get(type="visitor_out")
+    assert (out.index, out.payload["gate"], out.payload["mode"]) == (
+        body["block"]["index"], "main", "qr",
+    )  # fmt: skip
+    assert again.status_code == 409 and again.json()["error"]["code"] == "checked_out"
+    assert "was checked out at" in again.json()["error"]["message"]
+    resident.refresh_from_db()
+    assert resident.status is None  # the host's own status is not touched
+
+
+def test_a_day_pass_read_as_the_visitor_comes_in_does_not_let_them_out(resident, guard) -> None:
+    visitor = let_in(resident, guard)  # SCAN_DEBOUNCE_SECONDS: 10
+
+    answer = scan_pass(
+        client_for(guard), passes.visitor_pass_token(visitor.pk, timezone.localdate())
+    )
+
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "duplicate_scan"
+    visitor.refresh_from_db()
+    assert visitor.inside and not Block.objects.filter(type="visitor_out").exists()
+
+
+def test_yesterdays_day_pass_is_refused_at_the_gate(resident, guard) -> None:
+    visitor = let_in(resident, guard)
+    yesterday = timezone.localdate() - timedelta(days=1)
+
+    answer = scan_pass(client_for(guard), passes.visitor_pass_token(visitor.pk, yesterday))
+
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "expired_pass"
+    assert "it has expired" in answer.json()["error"]["message"]
+    visitor.refresh_from_db()
+    assert visitor.inside
+
+
+def test_a_resident_pass_is_still_a_resident_pass(resident, guard) -> None:
+    from residents import passes as resident_passes
+
+    token = resident_passes.pass_token(resident.pk, resident.pass_version)
+
+    answer = scan_pass(client_for(guard), token)
+
+    assert answer.status_code == 201 and answer.json()["event"]["resident_name"] == "Ada Okafor"
