@@ -13,8 +13,9 @@ Scans spread over the last --days days (365; the seeding clock advances evenly p
 80 % qr, 15 % face, 5 % voice; gates 90 % main, 9 % side, 1 % back. Then ANALYZE.
 
 Each page is requested in-process with Django's test client (production settings, a
-warden's session): twice to warm up, then --runs times. Printed per page: the median and
-the slowest time in ms, and how many SQL queries it made. The CSV export is timed to its
+warden's session): once cold (its cache empty: the "first" column), once more to warm up,
+then --runs times. Printed per page: the first, the median and the slowest time in ms, and
+how many SQL queries it made. The CSV export is timed to its
 first streamed row. Last, a CSV of --import-rows new residents goes to
 POST /api/residents/import: checked with dry_run --runs times (median), then imported once.
 Nothing is asserted: tests/residents/test_scale.py holds the query counts flat
@@ -175,8 +176,9 @@ def pages(resident_ids: list[str]) -> list[tuple[str, str]]:
     ]
 
 
-def measure(url: str, runs: int) -> tuple[float, float, int, int]:
-    """(median ms, max ms, queries, status) of ``runs`` requests after two warm-ups."""
+def measure(url: str, runs: int) -> tuple[float, float, float, int, int]:
+    """(first ms, median ms, max ms, queries, status): the first request (cold: the page's
+    cache empty), then ``runs`` requests after it and one more warm-up."""
     from django.contrib.auth.models import User
     from django.db import connection
     from django.test import Client
@@ -185,6 +187,7 @@ def measure(url: str, runs: int) -> tuple[float, float, int, int]:
     client = Client(headers={"X-Forwarded-Proto": "https"})
     client.force_login(User.objects.get(username="wendy"))
     times = []
+    first = 0.0
     queries = 0
     status = 0
     for n in range(runs + 2):
@@ -198,9 +201,11 @@ def measure(url: str, runs: int) -> tuple[float, float, int, int]:
                 response.close()
         status = response.status_code
         queries = len(captured)
+        if n == 0:
+            first = elapsed * 1000
         if n >= 2:
             times.append(elapsed * 1000)
-    return statistics.median(times), max(times), queries, status
+    return first, statistics.median(times), max(times), queries, status
 
 
 def main() -> None:
@@ -233,12 +238,14 @@ def main() -> None:
         resident_ids = seed(args.residents, args.blocks, args.days)
 
         print(f"# {args.runs} runs per page after 2 warm-ups; in-process test client")
-        print(f"{'page':40} {'median ms':>10} {'max ms':>8} {'queries':>8} {'status':>7}")
+        print(f"{'page':40} {'first ms':>9} {'median ms':>10} {'max ms':>8} {'queries':>8} "
+              f"{'status':>7}")  # fmt: skip
         for label, path in pages(resident_ids):
             if args.only and args.only not in label:
                 continue
-            median, slowest, queries, status = measure(path, args.runs)
-            print(f"{label:40} {median:10.1f} {slowest:8.1f} {queries:8d} {status:7d}")
+            first, median, slowest, queries, status = measure(path, args.runs)
+            print(f"{label:40} {first:9.1f} {median:10.1f} {slowest:8.1f} {queries:8d} "
+                  f"{status:7d}")  # fmt: skip
         if not args.only or "import" in args.only:
             import_measure(args.import_rows, args.runs)
 
@@ -269,10 +276,12 @@ def import_measure(rows: int, runs: int) -> None:
 
     checks = [post(True) for _ in range(runs)]
     median = statistics.median(ms for ms, _ in checks)
-    print(f"{f'import {rows} rows, dry run':40} {median:10.1f} {max(checks)[0]:8.1f} "
+    print(f"{f'import {rows} rows, dry run':40} {checks[0][0]:9.1f} {median:10.1f} "
+          f"{max(checks)[0]:8.1f} "
           f"{'':>8} {checks[-1][1]:7d}")  # fmt: skip
     elapsed, status = post(False)
-    print(f"{f'import {rows} rows, written (once)':40} {elapsed:10.1f} {elapsed:8.1f} "
+    print(f"{f'import {rows} rows, written (once)':40} {elapsed:9.1f} {elapsed:10.1f} "
+          f"{elapsed:8.1f} "
           f"{'':>8} {status:7d}")  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from residents.errors import ResidentError
 from residents.models import Resident
 from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS
 
+DUPLICATE_EMAIL = "Another resident already has this email address."
 IMPORT_BYTES_MAX = 1024 * 1024  # a spreadsheet of residents (residents.imports)
 KEPT = {"photo_upload": ("photo_kept", "kept.jpg"), "voice_upload": ("voice_kept", "kept.wav")}
 
@@ -87,9 +88,7 @@ class ResidentForm(forms.ModelForm):
     def clean_email(self) -> str:
         email = self.cleaned_data.get("email", "")
         if email and selectors.email_taken(email, exclude=self.instance.pk):
-            raise forms.ValidationError(
-                "Another resident already has this email address.", code="duplicate_email"
-            )
+            raise forms.ValidationError(DUPLICATE_EMAIL, code="duplicate_email")
         return email
 
     def clean(self) -> dict[str, Any]:

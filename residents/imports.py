@@ -19,11 +19,15 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Any
+
+from django import forms
+from django.db.models.functions import Lower
 
 from residents import services
 from residents.errors import ImportRefused
-from residents.forms import IMPORT_BYTES_MAX, ResidentForm
+from residents.forms import DUPLICATE_EMAIL, IMPORT_BYTES_MAX, ResidentForm
 from residents.models import Resident
 from residents.search import fold, sort_key
 from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS, Staff
@@ -255,11 +259,12 @@ def _check(rows: list[Row]) -> None:
     emails: dict[str, int] = {}
     people: dict[tuple[str, str], int] = {}
     registered = _living_here(row.values.get("room", "") for row in rows)
+    taken = _emails_taken(row.values.get("email", "") for row in rows)
     for row in rows:
         when = row.values.get("move_in_date", "")
         if when and not ISO_DATE.fullmatch(when):
             row.refuse("move_in_date", f"Write the date as YYYY-MM-DD (2026-09-01), not {when!r}.")
-        form = ResidentForm(data={name: row.values.get(name, "") for name in COLUMNS})
+        form = _RowForm(data={name: row.values.get(name, "") for name in COLUMNS}, taken=taken)
         if form.is_valid():
             row.details = {name: form.cleaned_data[name] for name in COLUMNS}
         for name, messages in form.errors.items():
@@ -275,6 +280,40 @@ def _check(rows: list[Row]) -> None:
         elif all(person) and person in people:
             row.refuse("row", f"Row {people[person]} is the same resident (name and room).")
         people.setdefault(person, row.number)
+
+
+class _RowForm(ResidentForm):
+    """ResidentForm for one row of a file, without its queries row by row: the emails were
+    looked up for the whole file at once (``taken``, lower-case), and the model's
+    constraints, which a new resident meets once the form's fields are valid and its email
+    is free, are not asked of the database (each is a query: ten a row, nine seconds for a
+    thousand rows at 10,000 residents)."""
+
+    def __init__(self, *args: Any, taken: set[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.taken = taken
+        self.instance.full_clean = partial(
+            Resident.full_clean, self.instance, validate_constraints=False
+        )
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data.get("email", "")
+        if email and email.lower() in self.taken:
+            raise forms.ValidationError(DUPLICATE_EMAIL, code="duplicate_email")
+        return email
+
+
+def _emails_taken(emails: Iterable[str]) -> set[str]:
+    """Which of ``emails`` a resident (moved out or not) has, lower-case."""
+    wanted = sorted({email.strip().lower() for email in emails if email.strip()})
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        found.update(
+            Resident.objects.annotate(email_lower=Lower("email"))
+            .filter(email_lower__in=wanted[start : start + 500])
+            .values_list("email_lower", flat=True)
+        )  # fmt: skip
+    return found
 
 
 def _living_here(rooms: Iterable[str]) -> set[tuple[str, str]]:

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ledger.services import block_append
+from ledger.services import block_append, block_append_many
 from residents import selectors, uploads
 from residents.biometrics import face, voice
 from residents.errors import ImportRefused, ResidentError
@@ -82,12 +82,10 @@ def resident_register(
     photos: Sequence[Photo] = (),
     voices: Sequence[Voice] = (),
     same_face_confirmed: bool = False,
-    source: str = "",
     **details: Unpack[ResidentDetails],
 ) -> Resident:
     """Register a resident (with up to FACE_SAMPLES_MAX photos and VOICE_SAMPLES_MAX voice
     recordings, all optional) and log a block. The first photo is the one shown at the gate.
-    ``source`` says where the registration came from ("import"), in its block.
 
     Refused when another resident has the email address (in any case), when a photo shows
     the face of another resident, unless staff confirmed ``same_face_confirmed`` that this
@@ -116,25 +114,42 @@ def resident_register(
         _centre(resident, VOICE, speakers)
         resident.save(force_insert=True)
         Sample.objects.bulk_create(samples)
-        _log(resident, "register", by, **_counts(faces, speakers), **_source(source))
+        _log(resident, "register", by, **_counts(faces, speakers))
     return resident
 
 
 def residents_import(*, by: Staff, rows: Sequence[tuple[int, ResidentChanges]]) -> list[Resident]:
-    """Register the residents of a spreadsheet, checked row by row beforehand
-    (residents.imports): (row number, name, room and details) each. One transaction, a
-    register block per resident: all of them, or none when one is refused (an email
-    another registration took meanwhile), naming its row."""
-    registered = []
-    with transaction.atomic():
-        for number, person in rows:
-            try:
-                registered.append(resident_register(by=by, source="import", **person))
-            except ResidentError as exc:
+    """Register the residents of a spreadsheet, each row checked beforehand with the
+    register form's rules (residents.imports): (row number, name, room and details) each.
+    One transaction: the rows inserted together and a register block each (marked
+    ``"source": "import"``), all of them or, when one is refused (an email another
+    registration took meanwhile, caught by the unique constraint), none, naming its row."""
+    residents = []
+    for _, person in rows:
+        unknown = set(person) - set(EDITABLE_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown resident fields: {', '.join(sorted(unknown))}")
+        resident = Resident(created_by=_user(by), **_cleaned(dict(person)))
+        resident.derive()  # bulk_create does not call save(), which derives
+        residents.append(resident)
+    try:
+        with transaction.atomic():
+            Resident.objects.bulk_create(residents)
+            block_append_many(
+                items=(
+                    (_event(resident, "register", by, source="import"), str(resident.pk))
+                    for resident in residents
+                )
+            )
+    except IntegrityError as exc:
+        for (number, _), resident in zip(rows, residents, strict=True):
+            if resident.email and selectors.email_taken(resident.email):
+                refusal = _email_taken(resident)
                 raise ImportRefused(
-                    "invalid_rows", f"Row {number}: {exc} Nothing was imported."
+                    "invalid_rows", f"Row {number}: {refusal} Nothing was imported."
                 ) from exc
-    return registered
+        raise
+    return residents
 
 
 def resident_update(
@@ -339,17 +354,18 @@ def pass_reissue(*, resident: Resident, by: Staff) -> Resident:
 
 
 def _log(resident: Resident, kind: str, by: Staff, **extra: str | list[str] | int) -> None:
-    block_append(
-        data={
-            "type": kind,
-            "resident_id": str(resident.id),
-            "resident_name": resident.name,
-            "room": resident.room,
-            "by": by.get_username(),
-            **extra,
-        },
-        subject=str(resident.id),
-    )
+    block_append(data=_event(resident, kind, by, **extra), subject=str(resident.id))
+
+
+def _event(resident: Resident, kind: str, by: Staff, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "resident_id": str(resident.id),
+        "resident_name": resident.name,
+        "room": resident.room,
+        "by": by.get_username(),
+        **extra,
+    }
 
 
 def _full_clean(resident: Resident) -> None:
@@ -588,10 +604,6 @@ _KINDS: dict[str, tuple[str, str, str]] = {
     FACE: (face.MODEL, "photo", "jpg"),
     VOICE: (voice.MODEL, "voice_sample", "wav"),
 }
-
-
-def _source(source: str) -> dict[str, str]:
-    return {"source": source} if source else {}
 
 
 def _user(by: Staff) -> User | None:

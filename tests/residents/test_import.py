@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 
 from ledger.models import Block
+from ledger.verification import chain_verify
 from residents import imports, services
 from residents.errors import ImportRefused
 from residents.models import Resident
@@ -83,6 +84,8 @@ def test_a_clean_file_registers_everyone_each_with_a_block(warden) -> None:
     blocks = [json.loads(b.data) for b in Block.objects.filter(type="register").order_by("index")]
     assert [b["resident_name"] for b in blocks] == ["Ama Owusu", "Bo Lindqvist", "Chen Wei"]
     assert {b["source"] for b in blocks} == {"import"}
+    assert [b["resident_id"] for b in blocks] == [str(r.pk) for r in registered]
+    assert chain_verify().valid
 
 
 def test_the_same_file_twice_is_refused_the_second_time(warden) -> None:
@@ -288,3 +291,9 @@ def test_the_api_takes_an_xlsx_file(warden) -> None:
     )
 
     assert response.status_code == 200 and response.json()["valid"] == 1
+
+
+def test_the_admin_points_superusers_to_the_import(superuser) -> None:
+    page = client_for(superuser).get("/admin/residents/resident/").content.decode()
+
+    assert 'href="/residents/import"' in page and "Import from a spreadsheet" in page

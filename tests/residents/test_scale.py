@@ -6,6 +6,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -53,6 +54,8 @@ def grow(warden, count: int, *, daily_life: bool = False) -> None:
 
 
 def query_count(client, url: str) -> int:
+    """The queries ``url`` makes with an empty cache: the most it can cost."""
+    cache.clear()
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
         assert response.status_code == 200, url
