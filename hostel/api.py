@@ -60,7 +60,6 @@ ERROR_STATUS = {
     "overlapping_leave": 409,  # leaves
     "too_many_pending": 409,
     "checked_out": 409,  # visitors
-    "expired_pass": 403,
     "decided": 409,
     "ended": 409,
     "invalid_link": 404,

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hostel.api import has_perm
-from reports import selectors
+from reports import attendance, occupancy, selectors
 from residents.models import Resident
 
 
@@ -99,7 +99,7 @@ class OccupancyReportApi(APIView):
         )
     )
     def get(self, request: Request) -> Response:
-        report = selectors.occupancy()
+        report = occupancy.occupancy()
         days = [{"date": day.day.isoformat(), "hours": day.hours} for day in report.days]
         return Response({"inside": report.inside, "residents": report.residents, "days": days})
 
@@ -110,9 +110,13 @@ class AttendanceApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
 
     class FilterSerializer(serializers.Serializer):
-        month = serializers.RegexField(
-            r"^\d{4}-(0[1-9]|1[0-2])$", required=False, help_text="YYYY-MM; this month by default."
-        )
+        month = serializers.CharField(required=False, help_text="YYYY-MM; this month by default.")
+
+        def validate_month(self, value: str) -> date:
+            try:
+                return selectors.month_parse(value)
+            except ValueError as exc:
+                raise serializers.ValidationError(f"{selectors.sentence(exc)}.") from None
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -141,9 +145,8 @@ class AttendanceApi(APIView):
             raise NotFound("No resident with that id.")
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        asked = filters.validated_data.get("month")
-        month = date.fromisoformat(f"{asked}-01") if asked else timezone.localdate()
-        report = selectors.attendance(resident, month)
+        month = filters.validated_data.get("month") or timezone.localdate()
+        report = attendance.attendance(resident, month)
         days = [
             {
                 "date": day.day.isoformat(),

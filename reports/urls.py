@@ -7,6 +7,6 @@ app_name = "reports"
 urlpatterns = [
     path("daily", views.daily, name="daily"),
     path("muster", views.muster, name="muster"),
-    path("occupancy", views.occupancy, name="occupancy"),
-    path("attendance/<uuid:pk>", views.attendance, name="attendance"),
+    path("occupancy", views.occupancy_chart, name="occupancy"),
+    path("attendance/<uuid:pk>", views.resident_month, name="attendance"),
 ]

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from hostel.spreadsheets import csv_lines, safe_cell
-from reports import selectors
+from reports import attendance, occupancy, selectors
 from residents.models import Resident
 
 
@@ -77,30 +77,28 @@ def _muster_csv(report: selectors.Muster) -> StreamingHttpResponse:
 def _month(request: HttpRequest) -> tuple[date, str]:
     """The month asked for (?month=YYYY-MM), or this one; and what was wrong with it."""
     asked = request.GET.get("month", "")
-    this = timezone.localdate().replace(day=1)
-    if not asked:
-        return this, ""
     try:
-        month = date.fromisoformat(f"{asked}-01")
-    except ValueError:
-        return this, f"{asked[:20]!r} is not a month (YYYY-MM): this month shown."
-    if month > this:
-        return this, "That month has not begun: this month shown."
-    return month, ""
+        return selectors.month_parse(asked) if asked else _this_month(), ""
+    except ValueError as exc:
+        return _this_month(), f"{selectors.sentence(exc)}: this month shown."
+
+
+def _this_month() -> date:
+    return timezone.localdate().replace(day=1)
 
 
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
-def attendance(request: HttpRequest, pk: str) -> HttpResponse:
+def resident_month(request: HttpRequest, pk: str) -> HttpResponse:
     resident = get_object_or_404(Resident.objects.defer(*Resident.EMBEDDINGS), pk=pk)
     month, problem = _month(request)
-    report = selectors.attendance(resident, month)
+    report = attendance.attendance(resident, month)
     if request.GET.get("format") == "csv":
         return _attendance_csv(report)
     return render(request, "reports/attendance.html", {"report": report, "problem": problem})
 
 
-def _attendance_csv(report: selectors.Attendance) -> HttpResponse:
+def _attendance_csv(report: attendance.Attendance) -> HttpResponse:
     def moment(value: object) -> str:
         return timezone.localtime(value).isoformat() if value else ""  # type: ignore[arg-type]
 
@@ -126,8 +124,8 @@ def _csv(rows: Iterable[Iterable[object]], name: str) -> HttpResponse:
 
 @login_required
 @permission_required("residents.view_resident", raise_exception=True)
-def occupancy(request: HttpRequest) -> HttpResponse:
-    report = selectors.occupancy()
+def occupancy_chart(request: HttpRequest) -> HttpResponse:
+    report = occupancy.occupancy()
     if request.GET.get("format") == "csv":
         head: list[object] = ["date", *(f"{hour:02}:00" for hour in range(24))]
         days = ([day.day.isoformat(), *("" if n is None else n for n in day.hours)]
@@ -144,7 +142,7 @@ def _shade(inside: int, scale: int) -> int:
     return 0 if inside <= 0 else min(5, 1 + (inside - 1) * 5 // scale)
 
 
-def _chart(report: selectors.Occupancy) -> dict[str, object]:
+def _chart(report: occupancy.Occupancy) -> dict[str, object]:
     """The heat map's geometry: a row a day, a column an hour, darker for more inside (none,
     then five shades by fifths of the residents living here)."""
     scale = max(report.residents, report.peak, 1)

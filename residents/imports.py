@@ -25,7 +25,7 @@ from typing import Any
 from django import forms
 from django.db.models.functions import Lower
 
-from residents import services
+from residents import selectors, services
 from residents.errors import ImportRefused
 from residents.forms import DUPLICATE_EMAIL, IMPORT_BYTES_MAX, ResidentForm
 from residents.models import Resident
@@ -34,6 +34,9 @@ from residents.services import DETAIL_FIELDS, EDITABLE_FIELDS, Staff
 
 ROWS_MAX = 2000
 XLSX_UNPACKED_MAX = 64 * 1024 * 1024  # a zip bomb stops here, before openpyxl opens it
+COLUMNS_MAX = 64  # columns of a sheet read: a sheet may declare 16,384
+SHEET_ROWS_MAX = 20_000  # rows of a sheet read, empty ones too
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 REQUIRED = ("name", "room")
 COLUMNS = EDITABLE_FIELDS
 assert set(COLUMNS) == {"name", "room", *DETAIL_FIELDS}
@@ -146,24 +149,25 @@ def sheet_import(sheet: Sheet, *, by: Staff) -> list[Resident]:
 
 
 def sheet_read(content: bytes) -> Sheet:
-    """The rows of a CSV (UTF-8, or Windows-1252 as older Excel saves it; comma, semicolon
-    or tab) or XLSX file, each checked. Raises ImportRefused("invalid_file") when the file
-    itself is wrong: too big, empty, unreadable, without a name or room column."""
+    """The rows of a CSV (UTF-8, UTF-16, or Windows-1252 as older Excel saves it; comma,
+    semicolon or tab) or XLSX file (its active sheet), each checked and numbered as the
+    spreadsheet numbers it. Raises ImportRefused("invalid_file") when the file itself is
+    wrong: too big, empty, unreadable, without a name or room column."""
     if len(content) > IMPORT_BYTES_MAX:
         raise _file_refused(f"The file is over {IMPORT_BYTES_MAX // 1024} KB: split it.")
     table = _xlsx_table(content) if content[:4] == b"PK\x03\x04" else _csv_table(content)
-    table = [cells for cells in table if any(cell.strip() for cell in cells)]
+    table = [(number, cells) for number, cells in table if any(cell.strip() for cell in cells)]
     if not table:
         raise _file_refused("The file is empty.")
-    headings, body = table[0], table[1:]
+    (_, headings), body = table[0], table[1:]
     columns, ignored = _columns(headings)
     if not body:
         raise _file_refused("The file has column names but no residents under them.")
     if len(body) > ROWS_MAX:
-        raise _file_refused(f"The file has {len(body)} residents; at most {ROWS_MAX} at a time.")
+        raise _file_refused(f"The file has more than {ROWS_MAX} residents: split it.")
     rows = [
         Row(number, {name: cells[i].strip() if i < len(cells) else "" for i, name in columns})
-        for number, cells in enumerate(body, start=2)
+        for number, cells in body
     ]
     _check(rows)
     return Sheet(rows, ignored)
@@ -177,23 +181,38 @@ def _file_refused(message: str) -> ImportRefused:
     return ImportRefused("invalid_file", message)
 
 
-def _csv_table(content: bytes) -> list[list[str]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
+def _csv_table(content: bytes) -> list[tuple[int, list[str]]]:
+    """Each record with its number (a quoted cell may hold a line break)."""
+    text = _csv_text(content)
     if "\x00" in text:
         raise _file_refused("This is not a CSV or XLSX file.")
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)
     try:
-        return list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        return list(enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), 1))
     except csv.Error as exc:
         raise _file_refused(f"The CSV file is damaged: {exc}.") from None
 
 
-def _xlsx_table(content: bytes) -> list[list[str]]:
-    """The first worksheet's cell values as text (dates as YYYY-MM-DD, 3.0 as 3)."""
+def _csv_text(content: bytes) -> str:
+    if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
+        return content.decode("utf-16", errors="replace")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if UTF8_SEQUENCE.search(content):  # UTF-8 elsewhere: one line is not
+            line = content[: exc.start].count(b"\n") + 1
+            raise _file_refused(
+                f"Line {line} is not UTF-8 text though the rest of the file is: correct it, "
+                'or save the file again as "CSV UTF-8".'
+            ) from None
+        return content.decode("cp1252", errors="replace")
+
+
+def _xlsx_table(content: bytes) -> list[tuple[int, list[str]]]:
+    """The active worksheet's rows, numbered, their cells as text (dates as YYYY-MM-DD, 3.0
+    as 3); at most COLUMNS_MAX columns are read, and past SHEET_ROWS_MAX rows (empty ones
+    too) the sheet is refused."""
     import openpyxl  # only an import needs it
 
     try:
@@ -203,11 +222,19 @@ def _xlsx_table(content: bytes) -> list[list[str]]:
             raise _file_refused("The XLSX file unpacks too large: save it as CSV.")
         book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         try:
-            sheet = book.worksheets[0]
-            table = []
-            for cells in sheet.iter_rows(values_only=True):
-                table.append([_cell_text(value) for value in cells])
-                if len(table) > ROWS_MAX + 50:  # past the limit; no need to read on
+            sheet = book.active or book.worksheets[0]
+            table, filled = [], 0
+            rows = sheet.iter_rows(max_col=COLUMNS_MAX, values_only=True)
+            for number, cells in enumerate(rows, 1):
+                if number > SHEET_ROWS_MAX:
+                    raise _file_refused(
+                        f"The sheet runs past row {SHEET_ROWS_MAX:,}: delete the empty rows "
+                        "below the residents, or save it as CSV."
+                    )
+                texts = [_cell_text(value) for value in cells]
+                filled += any(text.strip() for text in texts)
+                table.append((number, texts))
+                if filled > ROWS_MAX + 1:  # past the limit: refused without reading on
                     break
             return table
         finally:
@@ -258,7 +285,7 @@ def _check(rows: list[Row]) -> None:
     """Each row through ResidentForm; then what only the whole file shows."""
     emails: dict[str, int] = {}
     people: dict[tuple[str, str], int] = {}
-    registered = _living_here(row.values.get("room", "") for row in rows)
+    registered = selectors.living_in(row.values.get("room", "") for row in rows)
     taken = _emails_taken(row.values.get("email", "") for row in rows)
     for row in rows:
         when = row.values.get("move_in_date", "")
@@ -312,17 +339,5 @@ def _emails_taken(emails: Iterable[str]) -> set[str]:
             Resident.objects.annotate(email_lower=Lower("email"))
             .filter(email_lower__in=wanted[start : start + 500])
             .values_list("email_lower", flat=True)
-        )  # fmt: skip
-    return found
-
-
-def _living_here(rooms: Iterable[str]) -> set[tuple[str, str]]:
-    """(name, room) sort keys of the active residents in ``rooms``."""
-    keys = sorted({sort_key(room) for room in rooms if room})
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), 500):
-        found.update(
-            Resident.objects.filter(is_active=True, room_sort__in=keys[start : start + 500])
-            .values_list("name_sort", "room_sort")
         )  # fmt: skip
     return found

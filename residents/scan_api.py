@@ -210,7 +210,7 @@ class ScanApi(APIView):
             )
         else:
             other = data["mode"] == ScanMode.QR and scan_hooks.pass_answer(
-                data.get("token", "").strip(), request.user, gate
+                data.get("token", "").strip(), request.user, gate, data.get("scan_id")
             )
             if other:  # a code of another app's (a visitor's day pass)
                 return Response(other, status=status.HTTP_201_CREATED)

@@ -12,12 +12,14 @@ An app registers, from its AppConfig.ready(), a ScanHook:
   as Notes; read again for a retried scan, so a retry says what the first answer said.
 
 An app whose own QR codes the gate's camera may read (a visitor's day pass) registers a
-PassReader: ``read(token, by, gate)`` returns the scan API's answer for a code of its own (a
-dict like a scan's: "event" with "status", "name", "photo_url"; "block"; "notes"), raises a
-DomainError to refuse it, or returns None for a code that is not its own, which then goes
-to the residents' pass reader.
+PassReader: ``read(token, by, gate, scan_id)`` returns the scan API's answer for a code of
+its own (a dict like a scan's: "event" with "status", "name", "photo_url"; "block";
+"notes"; "replayed" for a retry of ``scan_id``), raises a DomainError to refuse it, or
+returns None for a code that is not its own, which then goes to the residents' pass
+reader.
 """
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,7 +65,7 @@ def notes(data: dict[str, Any]) -> list[Note]:
     return [note for hook in _hooks for note in hook.describe(data)]
 
 
-PassReader = Callable[[str, Any, "Gate"], dict[str, Any] | None]
+PassReader = Callable[[str, Any, "Gate", "uuid.UUID | None"], dict[str, Any] | None]
 _readers: list[PassReader] = []
 
 
@@ -72,10 +74,12 @@ def register_reader(reader: PassReader) -> None:
         _readers.append(reader)
 
 
-def pass_answer(token: str, by: Any, gate: "Gate") -> dict[str, Any] | None:
+def pass_answer(
+    token: str, by: Any, gate: "Gate", scan_id: "uuid.UUID | None"
+) -> dict[str, Any] | None:
     """Another app's answer to a QR code that is its own, or None."""
     for reader in _readers:
-        answer = reader(token, by, gate)
+        answer = reader(token, by, gate, scan_id)
         if answer is not None:
             return answer
     return None

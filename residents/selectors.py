@@ -2,6 +2,7 @@
 The gate's reads (who is in, curfew, today's scans) are in residents.scan_selectors."""
 
 from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 
 from ledger import selectors as ledger_selectors
 from ledger.models import Block
-from residents import passes
+from residents import passes, search
 from residents.models import Resident, Sample
 from residents.search import query_parse
 
@@ -77,6 +78,18 @@ def resident_lookup(text: str, limit: int) -> list[tuple[str, str]]:
 def email_taken(email: str, *, exclude: Any = None) -> bool:
     """Whether another resident (moved out or not) has ``email``, in any case."""
     return Resident.objects.filter(email__iexact=email.strip()).exclude(pk=exclude).exists()
+
+
+def living_in(rooms: Iterable[str]) -> set[tuple[str, str]]:
+    """(name, room) sort keys of the residents living in ``rooms`` (residents.search)."""
+    keys = sorted({search.sort_key(room) for room in rooms if room})
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), 500):
+        found.update(
+            Resident.objects.filter(is_active=True, room_sort__in=keys[start : start + 500])
+            .values_list("name_sort", "room_sort")
+        )  # fmt: skip
+    return found
 
 
 def face_lookalike(descriptor: "np.ndarray", *, exclude: Any = None) -> Resident | None:

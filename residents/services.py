@@ -134,13 +134,16 @@ def residents_import(*, by: Staff, rows: Sequence[tuple[int, ResidentChanges]]) 
         residents.append(resident)
     try:
         with transaction.atomic():
-            Resident.objects.bulk_create(residents)
+            # The ledger's lock first: a second import of the same file waits here, then
+            # finds these residents living here.
             block_append_many(
                 items=(
                     (_event(resident, "register", by, source="import"), str(resident.pk))
                     for resident in residents
                 )
             )
+            _refuse_living_here(rows, residents)
+            Resident.objects.bulk_create(residents)
     except IntegrityError as exc:
         for (number, _), resident in zip(rows, residents, strict=True):
             if resident.email and selectors.email_taken(resident.email):
@@ -351,6 +354,19 @@ def pass_reissue(*, resident: Resident, by: Staff) -> Resident:
 
 
 # --- Helpers --------------------------------------------------------------------------------
+
+
+def _refuse_living_here(
+    rows: Sequence[tuple[int, ResidentChanges]], residents: list[Resident]
+) -> None:
+    living = selectors.living_in(resident.room for resident in residents)
+    for (number, _), resident in zip(rows, residents, strict=True):
+        if (resident.name_sort, resident.room_sort) in living:
+            raise ImportRefused(
+                "invalid_rows",
+                f"Row {number}: {resident.name} already lives in room {resident.room} (imported "
+                "meanwhile?). Nothing was imported.",
+            )
 
 
 def _log(resident: Resident, kind: str, by: Staff, **extra: str | list[str] | int) -> None:

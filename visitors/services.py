@@ -1,6 +1,7 @@
 """The only code that writes visitors: check in (with the day pass), check out, and delete
 old photos (cron). Each is a ledger block in the same transaction."""
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from django.utils import timezone
 
 from ledger.models import Block
 from ledger.services import block_append
-from residents.models import Resident
+from residents.models import Gate, Resident
 from residents.storage import file_store, files_delete_on_commit, files_kept_only_on_commit
 from residents.uploads import Photo
 from visitors.errors import VisitorError
@@ -60,25 +61,45 @@ def visitor_check_out(*, visitor: Visitor, by: Staff) -> Visitor:
 
 
 def visitor_pass_check_out(
-    *, claim: VisitorPassClaim, by: Staff, gate: str
-) -> tuple[Visitor, Block]:
-    """A visitor's day pass read at ``gate``: the visitor is let out, and the block (naming
-    the gate) returned. Refused for a pass of another day (``expired_pass``), a visitor let
-    in within SCAN_DEBOUNCE_SECONDS (``duplicate_scan``: their pass read as they came in),
-    and one already out (``checked_out``)."""
+    *, claim: VisitorPassClaim, by: Staff, gate: Gate, scan_id: uuid.UUID | None = None
+) -> tuple[Visitor, Block, bool]:
+    """A visitor's day pass read at ``gate``: the visitor is let out. Returns the visitor,
+    the block (naming the gate and ``scan_id``) and whether it is a replay: a retry of a
+    scan id already recorded gets its first answer again. A pass of an earlier day still
+    lets out a visitor who stayed past midnight. Refused at an entry-only gate
+    (``anti_passback``), for a visitor let in within SCAN_DEBOUNCE_SECONDS
+    (``duplicate_scan``: their pass read as they came in), and for one already out
+    (``checked_out``)."""
     visitor = Visitor.objects.filter(pk=claim.visitor_id).first()
     if visitor is None:
         raise VisitorError("invalid_pass", "This visitor's pass names no visitor of this hostel.")
-    if claim.day != timezone.localdate():
+    if scan_id is not None and visitor.checked_out_at is not None:
+        first = _out_block(visitor, scan_id)
+        if first is not None:
+            return visitor, first, True
+    if gate.mode == Gate.Mode.ENTRY:
         raise VisitorError(
-            "expired_pass",
-            f"{visitor.name}'s day pass was for {claim.day:%a %d %b}; it has expired. Let "
-            "them in anew at Visitors.",
+            "anti_passback",
+            f"{gate.name} is an entry: let {visitor.name} out at an exit, or with Check out "
+            "at Visitors.",
         )
-    return _check_out(visitor.pk, by, gate)
+    extra = {"scan_id": str(scan_id)} if scan_id else {}
+    visitor, block = _check_out(visitor.pk, by, gate.slug, **extra)
+    return visitor, block, False
 
 
-def _check_out(pk: Any, by: Staff, gate: str = "") -> tuple[Visitor, Block]:
+def _out_block(visitor: Visitor, scan_id: uuid.UUID) -> Block | None:
+    """The block that let ``visitor`` out under ``scan_id``, if one did."""
+    for block in Block.objects.filter(type="visitor_out", subject=str(visitor.host_id)).order_by(
+        "-index"
+    )[:50]:
+        payload = block.payload
+        if payload.get("visitor_id") == str(visitor.pk):
+            return block if payload.get("scan_id") == str(scan_id) else None
+    return None
+
+
+def _check_out(pk: Any, by: Staff, gate: str = "", **extra: str) -> tuple[Visitor, Block]:
     with transaction.atomic():
         visitor = Visitor.objects.select_for_update().select_related("host").get(pk=pk)
         if visitor.checked_out_at is not None:
@@ -96,7 +117,8 @@ def _check_out(pk: Any, by: Staff, gate: str = "") -> tuple[Visitor, Block]:
         visitor.checked_out_at = now
         visitor.checked_out_by = by if isinstance(by, User) else None
         visitor.save(update_fields=["checked_out_at", "checked_out_by"])
-        block = _log(visitor, "visitor_out", by, **({"gate": gate, "mode": "qr"} if gate else {}))
+        at_gate = {"gate": gate, "mode": "qr", **extra} if gate else {}
+        block = _log(visitor, "visitor_out", by, **at_gate)
     return visitor, block
 
 

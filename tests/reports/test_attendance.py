@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leaves import services as leave_services
-from reports import selectors
+from reports import attendance
 from residents import scans, services
 from tests.residents.conftest import client_for
 
@@ -65,7 +65,7 @@ def month(warden, guard, main_gate, settings):
 
 
 def test_a_month_is_replayed_night_by_night_from_the_ledger(month) -> None:
-    report = selectors.attendance(month, nov(17))
+    report = attendance.attendance(month, nov(17))
 
     nights = {day.day.day: day.night for day in report.days}
     assert len(report.days) == 30
@@ -89,7 +89,7 @@ def test_days_before_the_first_scan_are_not_known(warden, guard, main_gate, sett
         bo = services.resident_register(by=warden, name="Bo Lindqvist", room="B-202")
     passing(bo, guard, main_gate, nov(2), 10)
 
-    report = selectors.attendance(bo, nov(1))
+    report = attendance.attendance(bo, nov(1))
 
     assert (report.days[0].night, report.days[0].hours_inside) == ("", None)
     assert (report.days[1].night, report.days[1].hours_inside) == ("in", 14)
@@ -98,7 +98,7 @@ def test_days_before_the_first_scan_are_not_known(warden, guard, main_gate, sett
 def test_a_month_that_has_not_ended_stops_today(warden) -> None:
     ama = services.resident_register(by=warden, name="Ama Owusu", room="B-201")
 
-    report = selectors.attendance(ama, timezone.localdate())
+    report = attendance.attendance(ama, timezone.localdate())
 
     assert report.days[-1].day == timezone.localdate()
     assert report.days[-1].night == "" and report.next is None
@@ -107,7 +107,7 @@ def test_a_month_that_has_not_ended_stops_today(warden) -> None:
 def test_the_month_costs_the_same_queries_however_busy(month, guard, main_gate) -> None:
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            selectors.attendance(month, nov(1))
+            attendance.attendance(month, nov(1))
         return len(captured)
 
     few = queries()
@@ -156,3 +156,53 @@ def test_the_api_gives_the_same_month(month, warden) -> None:
     assert body["days"][1]["hours_inside"] == 12 and body["days"][4]["night"] == "leave"
     assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "invalid"
     assert nobody.status_code == 404
+
+
+def test_months_away_and_back_count_no_nights_while_not_living_here(
+    warden, guard, main_gate, settings
+) -> None:
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    with clock(date(2026, 8, 20), 9):
+        ama = services.resident_register(by=warden, name="Ama Owusu", room="B-201")
+    passing(ama, guard, main_gate, date(2026, 9, 1), 10)  # in
+    with clock(date(2026, 9, 10), 12):
+        services.resident_deactivate(resident=ama, by=warden)
+    with clock(date(2026, 11, 1), 12):
+        ama.refresh_from_db()
+        services.resident_reactivate(resident=ama, by=warden)
+    passing(ama, guard, main_gate, nov(3), 18)  # in again
+
+    september = attendance.attendance(ama, date(2026, 9, 1))
+    october = attendance.attendance(ama, date(2026, 10, 1))
+    november = attendance.attendance(ama, nov(1))
+
+    assert september.nights_in == 9 and september.days[9].hours_inside == 12
+    assert september.days[9].night == "" and september.days[12].hours_inside is None
+    assert (october.nights_in, october.nights_out) == (0, 0)
+    assert {day.hours_inside for day in october.days} == {None}
+    assert [day.night for day in november.days[:3]] == ["", "", "in"]
+    assert november.days[0].hours_inside is None and november.days[2].hours_inside == 6
+
+
+def test_daylight_saving_days_count_their_real_hours(warden, guard, main_gate, settings) -> None:
+    settings.TIME_ZONE = "Europe/Berlin"
+    with clock(date(2026, 3, 1), 9):
+        ama = services.resident_register(by=warden, name="Ama Owusu", room="B-201")
+    passing(ama, guard, main_gate, date(2026, 3, 1), 10)  # inside through the summer
+
+    march = attendance.attendance(ama, date(2026, 3, 1))
+    october = attendance.attendance(ama, date(2026, 10, 1))
+
+    assert [day.hours_inside for day in march.days[27:30]] == [24, 23, 24]
+    assert [day.hours_inside for day in october.days[23:26]] == [24, 25, 24]
+
+
+@pytest.mark.parametrize("asked", ["0000-01", "0001-01", "9999-12", "١٩٩٩-01", "1969-12"])
+def test_months_out_of_reach_are_refused_clearly(month, warden, asked) -> None:
+    client = client_for(warden)
+
+    page = client.get(f"/reports/attendance/{month.pk}", {"month": asked})
+    api = client.get(f"/api/reports/attendance/{month.pk}", {"month": asked})
+
+    assert page.status_code == 200 and "this month shown" in page.content.decode()
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid"

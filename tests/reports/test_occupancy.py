@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from reports import selectors
+from reports import occupancy
 from residents import services
 from tests.reports.test_attendance import clock, passing
 from tests.residents.conftest import client_for
@@ -36,7 +36,7 @@ def days_ago_3(warden, guard, main_gate, settings):
 
 
 def test_each_hour_counts_who_was_inside(days_ago_3) -> None:
-    report = selectors.occupancy()
+    report = occupancy.occupancy()
 
     assert len(report.days) == 30 and report.days[-1].day == timezone.localdate()
     that_day = next(day for day in report.days if day.day == days_ago_3)
@@ -46,16 +46,16 @@ def test_each_hour_counts_who_was_inside(days_ago_3) -> None:
 
 
 def test_hours_still_to_come_are_not_counted(days_ago_3) -> None:
-    today = selectors.occupancy().days[-1].hours
+    today = occupancy.occupancy().days[-1].hours
     hour = timezone.localtime().hour
 
     assert today[: hour + 1] == [1] * (hour + 1)
     assert today[hour + 1 :] == [None] * (23 - hour)
 
 
-def count_queries() -> tuple[int, selectors.Occupancy]:
+def count_queries() -> tuple[int, occupancy.Occupancy]:
     with CaptureQueriesContext(connection) as captured:
-        report = selectors.occupancy()
+        report = occupancy.occupancy()
     return len(captured), report
 
 

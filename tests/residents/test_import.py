@@ -122,7 +122,7 @@ def test_an_email_taken_between_preview_and_import_stops_the_whole_file(warden) 
         (b"name,room\n", "no residents"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV"),
         (b"PK\x03\x04 a damaged zip", "cannot be read"),
-        (b"name,room\n" + b"Ama,1\n" * (imports.ROWS_MAX + 1), "at most 2000"),
+        (b"name,room\n" + b"Ama,1\n" * (imports.ROWS_MAX + 1), "more than 2000 residents"),
     ],
 )
 def test_a_file_that_is_not_a_sheet_of_residents_is_refused_clearly(content, message) -> None:
@@ -297,3 +297,90 @@ def test_the_admin_points_superusers_to_the_import(superuser) -> None:
     page = client_for(superuser).get("/admin/residents/resident/").content.decode()
 
     assert 'href="/residents/import"' in page and "Import from a spreadsheet" in page
+
+
+def test_the_same_file_imported_twice_at_once_registers_it_once(warden) -> None:
+    first, second = imports.sheet_read(GOOD.encode()), imports.sheet_read(GOOD.encode())
+    imports.sheet_import(first, by=warden)
+    before = Block.objects.count()
+
+    with pytest.raises(ImportRefused, match="Row 2: Ama Owusu already lives in room B-201"):
+        imports.sheet_import(second, by=warden)
+
+    assert Resident.objects.count() == 3 and Block.objects.count() == before
+
+
+def test_rows_keep_the_spreadsheets_numbers_past_blank_lines() -> None:
+    sheet = imports.sheet_read(b"name,room,email\nAma,B-1,\n\n,,\nBo,B-2,not-an-email\n")
+
+    assert [row.number for row in sheet.rows] == [2, 5]
+    assert [row.number for row in sheet.problems] == [5]
+
+
+def test_residents_after_a_gap_in_an_xlsx_sheet_are_read() -> None:
+    book = openpyxl.Workbook()
+    sheet = book.worksheets[0]
+    sheet.append(["name", "room"])
+    for n in range(2, 1002):
+        sheet.cell(row=n, column=1, value=f"Resident {n}")
+        sheet.cell(row=n, column=2, value=f"A-{n}")
+    for n in range(3001, 3011):
+        sheet.cell(row=n, column=1, value=f"Late {n}")
+        sheet.cell(row=n, column=2, value=f"C-{n}")
+    out = io.BytesIO()
+    book.save(out)
+
+    rows = imports.sheet_read(out.getvalue()).rows
+
+    assert len(rows) == 1010 and rows[-1].number == 3010 and rows[-1].values["name"] == "Late 3010"
+
+
+def test_a_sheet_that_runs_past_its_limit_is_refused_not_read_to_the_end() -> None:
+    book = openpyxl.Workbook()
+    sheet = book.worksheets[0]
+    sheet.append(["name", "room"])
+    sheet.cell(row=imports.SHEET_ROWS_MAX + 5, column=1, value="Far away")
+    out = io.BytesIO()
+    book.save(out)
+
+    with pytest.raises(ImportRefused, match="runs past row 20,000"):
+        imports.sheet_read(out.getvalue())
+
+
+def test_a_sheet_declared_very_wide_reads_only_its_first_columns() -> None:
+    book = openpyxl.Workbook()
+    sheet = book.worksheets[0]
+    sheet.append(["name", "room"])
+    sheet.append(["Ama Owusu", "B-201"])
+    sheet.cell(row=2, column=16384, value="far right")
+    out = io.BytesIO()
+    book.save(out)
+
+    rows = imports.sheet_read(out.getvalue()).rows
+
+    assert [row.values for row in rows] == [{"name": "Ama Owusu", "room": "B-201"}]
+
+
+def test_the_active_sheet_is_read_not_a_hidden_first_one() -> None:
+    book = openpyxl.Workbook()
+    hidden = book.worksheets[0]
+    hidden.append(["name", "room"])
+    hidden.append(["Old List", "Z-1"])
+    hidden.sheet_state = "hidden"
+    shown = book.create_sheet("Residents")
+    shown.append(["name", "room"])
+    shown.append(["Ama Owusu", "B-201"])
+    book.active = 1
+    out = io.BytesIO()
+    book.save(out)
+
+    assert [row.values["name"] for row in imports.sheet_read(out.getvalue()).rows] == ["Ama Owusu"]
+
+
+def test_text_encodings_are_read_or_the_bad_line_is_named() -> None:
+    utf16 = "name,room\r\nZoë Ångström,B-1\r\n".encode("utf-16")
+    mixed = "name,room\nZoë,B-1\n".encode() + "Zoë,B-2\n".encode("cp1252")
+
+    assert imports.sheet_read(utf16).rows[0].values["name"] == "Zoë Ångström"
+    with pytest.raises(ImportRefused, match="Line 3 is not UTF-8"):
+        imports.sheet_read(mixed)
