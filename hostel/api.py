@@ -229,9 +229,23 @@ class NumberedListField(serializers.ListField):
     names the item by its number ("Photo 2: ..."), in the flat list of messages every other
     field's errors are."""
 
-    def __init__(self, *, what: str, **kwargs: Any) -> None:
+    def __init__(self, *, what: str, length_codes: dict[str, str] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.what = what
+        # Codes of ERROR_STATUS for too few and too many ("min_length", "max_length").
+        self.length_codes = length_codes or {}
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        try:
+            return super().run_validation(data)
+        except serializers.ValidationError as exc:
+            codes = exc.get_codes()
+            first = codes[0] if isinstance(codes, list) and codes else None
+            code = self.length_codes.get(first) if isinstance(first, str) else None
+            if code is None:
+                raise
+            messages = [str(detail) for detail in exc.detail]
+            raise serializers.ValidationError(messages, code=code) from None
 
     def to_internal_value(self, data: Any) -> list[Any]:
         try:

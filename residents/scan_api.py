@@ -147,6 +147,7 @@ class ScanApi(APIView):
             required=False,
             min_length=liveness.MIN_FRAMES,
             max_length=liveness.MAX_FRAMES,
+            length_codes={"min_length": "too_few_frames", "max_length": "too_many_frames"},
             help_text="Face, at a gate that checks for a live person: 2 to 8 stills (files or "
             "data URLs) taken while the resident looks at the camera and turns their head as "
             "the challenge asked.",

@@ -154,6 +154,18 @@ def test_too_many_frames_are_refused_before_any_is_read(live, ben, gate_api) -> 
 
     assert response.status_code == 400
     assert "frames" in response.json()["error"]["fields"]
+    assert response.json()["error"]["code"] == "too_many_frames"
+
+
+def test_one_frame_is_too_few_by_its_own_code(live, ben, gate_api) -> None:
+    """Found: one frame, or nine, answered with the generic code "invalid", though the API
+    documents too_few_frames and too_many_frames."""
+    asked = challenge(gate_api)
+
+    response = scan(gate_api, [pose("frontal")], asked["challenge"])
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "too_few_frames"
 
 
 def test_the_scan_page_tells_each_gates_device_whether_to_ask(live, client, guard) -> None:
