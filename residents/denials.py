@@ -45,6 +45,7 @@ DENIED = {  # code: what the ledger's filter calls it
     "anti_passback": "Anti-passback",
     "no_confident_match": "Face or voice not matched",
     "not_live": "Face that did not turn (a photo or a screen?)",
+    "wrong_direction": "Face turned the other way (a video?)",
     "different_people": "Face that changed during the scan",
 }
 

@@ -95,6 +95,18 @@ def test_a_still_photo_is_refused_as_not_live_and_recorded_as_denied(live, ben, 
     assert Block.objects.get(type="denied").payload["code"] == "not_live"
 
 
+def test_a_turn_the_other_way_is_recorded_as_denied(live, ben, gate_api) -> None:
+    """Found: a wrong turn was refused without a record, so a video of the resident turning
+    one way had a fresh even chance at every press, and no warden heard of the tries."""
+    asked = challenge(gate_api)
+    other = {"left": "right", "right": "left"}[asked["direction"]]
+
+    response = scan(gate_api, [pose("frontal"), pose(other)], asked["challenge"])
+
+    assert response.status_code == 422 and response.json()["error"]["code"] == "wrong_direction"
+    assert Block.objects.get(type="denied").payload["code"] == "wrong_direction"
+
+
 def test_a_single_still_is_refused_where_the_gate_checks(live, ben, gate_api) -> None:
     response = gate_api.post("/api/scan", {"mode": "face", "photo": pose("frontal")}, format="json")
 
