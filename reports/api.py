@@ -1,6 +1,6 @@
 """Reports over the REST API (guards and wardens)."""
 
-from datetime import date
+import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -21,7 +21,13 @@ class DailyReportApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
 
     class FilterSerializer(serializers.Serializer):
-        date = serializers.DateField(required=False, help_text="YYYY-MM-DD; today by default.")
+        date = serializers.CharField(required=False, help_text="YYYY-MM-DD; today by default.")
+
+        def validate_date(self, value: str) -> "datetime.date":
+            try:
+                return selectors.day_parse(value)
+            except ValueError as exc:
+                raise serializers.ValidationError(f"{selectors.sentence(exc)}.") from None
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -54,6 +60,9 @@ class MusterApi(APIView):
             {
                 "at": serializers.DateTimeField(),
                 "count": serializers.IntegerField(),
+                "never_scanned": serializers.IntegerField(
+                    help_text="Residents living here never scanned: not known to be inside."
+                ),
                 "floors": serializers.ListField(child=serializers.DictField()),
                 "visitors": serializers.ListField(child=serializers.DictField()),
             },
@@ -75,7 +84,13 @@ class MusterApi(APIView):
             for v in report.visitors
         ]
         return Response(
-            {"at": report.at, "count": report.count, "floors": floors, "visitors": visitors}
+            {
+                "at": report.at,
+                "count": report.count,
+                "never_scanned": report.never_scanned,
+                "floors": floors,
+                "visitors": visitors,
+            }
         )
 
 
@@ -112,7 +127,7 @@ class AttendanceApi(APIView):
     class FilterSerializer(serializers.Serializer):
         month = serializers.CharField(required=False, help_text="YYYY-MM; this month by default.")
 
-        def validate_month(self, value: str) -> date:
+        def validate_month(self, value: str) -> "datetime.date":
             try:
                 return selectors.month_parse(value)
             except ValueError as exc:

@@ -36,8 +36,8 @@ class Occupancy:
 
     @property
     def peak(self) -> int:
-        """The most inside at any hour shown, or now."""
-        return max([self.inside, *(n for day in self.days for n in day.hours if n is not None)])
+        """The most inside on the hour, in the days shown."""
+        return max([0, *(n for day in self.days for n in day.hours if n is not None)])
 
 
 def occupancy(days: int = OCCUPANCY_DAYS) -> Occupancy:
@@ -47,9 +47,11 @@ def occupancy(days: int = OCCUPANCY_DAYS) -> Occupancy:
     counts the passages per ten minutes of UTC, so a time zone whose offset is not a
     multiple of ten minutes is rounded to them; at most six queries whatever the numbers.
 
-    An estimate where the replay cannot know better: a first passage that was an exit
-    (the resident had no status) and a resident moved out while marked inside each shift
-    the hours before them by one; the chart never shows fewer than none."""
+    A resident's first passage (marked "first" in its block: since registering or moving
+    back in) that is an exit changes nothing. An estimate where the replay cannot know
+    better: a resident moved out while marked inside shifts the hours before by one, and
+    so does a first exit recorded before blocks were marked; the chart never shows fewer
+    than none."""
     now = timezone.now()
     first = timezone.localdate(now) - timedelta(days=days - 1)
     change = _net_entries(local_midnight(first), now)
@@ -109,16 +111,22 @@ def _counted(since: datetime, until: datetime | None) -> dict[str, int]:
     blocks = Block.objects.filter(type__in=PASSAGES, timestamp__gte=format_timestamp(since))
     if until is not None:
         blocks = blocks.filter(timestamp__lt=format_timestamp(until))
-    status = KeyTextTransform("status", Cast("data", output_field=JSONField()))
+    data = Cast("data", output_field=JSONField())
     counted = (
-        blocks.annotate(bucket=Substr("timestamp", 1, BUCKET), passed=status)
-        .values_list("bucket", "passed")
+        blocks.annotate(
+            bucket=Substr("timestamp", 1, BUCKET),
+            passed=KeyTextTransform("status", data),
+            first=KeyTextTransform("first", data),
+        )
+        .values_list("bucket", "passed", "first")
         .annotate(n=Count("id"))
         .order_by()
     )
     change: dict[str, int] = {}
-    for bucket, passed, n in counted:
-        change[bucket] = change.get(bucket, 0) + (n if passed == "IN" else -n)
+    for bucket, passed, first, n in counted:
+        # A first passage that is an exit: nobody had counted them inside.
+        step = n if passed == "IN" else 0 if first in ("true", True) else -n
+        change[bucket] = change.get(bucket, 0) + step
     return change
 
 

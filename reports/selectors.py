@@ -78,6 +78,7 @@ class Muster:
     at: datetime
     floors: list[Floor]
     visitors: QuerySet[Visitor]
+    never_scanned: int  # residents living here whose whereabouts nothing recorded
 
     @property
     def count(self) -> int:
@@ -86,12 +87,14 @@ class Muster:
 
 def muster() -> Muster:
     """Who is inside now: residents whose last passage was an entry, by floor (no floor
-    last), by room; and the visitors inside. Two queries, whatever the numbers."""
+    last), by room; the visitors inside; and how many residents were never scanned (where
+    they are, nothing says). Three queries, whatever the numbers."""
     inside = residents_inside().order_by("floor", "room_sort", "name_sort")
     inside = inside.only("id", "name", "room", "floor", "phone", "status_changed_at")
     rows = sorted(inside, key=lambda r: (r.floor is None, r.floor or 0))
     floors = [Floor(key, list(group)) for key, group in groupby(rows, key=lambda r: r.floor)]
-    return Muster(timezone.now(), floors, visitors_inside())
+    unknown = Resident.objects.filter(is_active=True, status__isnull=True).count()
+    return Muster(timezone.now(), floors, visitors_inside(), unknown)
 
 
 PASSAGES = ("scan", "status")  # the blocks that set a resident IN or OUT: a scan, or staff
@@ -105,6 +108,22 @@ def sentence(problem: Exception) -> str:
     """A ValueError's message as the start of a sentence."""
     text = str(problem)
     return text[:1].upper() + text[1:]
+
+
+def day_parse(text: str) -> date:
+    """The day ``text`` names (YYYY-MM-DD, from 1970 to today); ValueError saying what is
+    wrong otherwise."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise ValueError(f"{text[:20]!r} is not a date (YYYY-MM-DD)")
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text[:20]!r} is not a date (YYYY-MM-DD)") from None
+    if day > timezone.localdate():
+        raise ValueError("that day has not come yet")
+    if day.year < 1970:
+        raise ValueError("there are no records before 1970")
+    return day
 
 
 def month_parse(text: str) -> date:

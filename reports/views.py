@@ -18,12 +18,10 @@ from residents.models import Resident
 def _day(request: HttpRequest) -> tuple[date, str]:
     """The day asked for (?date=YYYY-MM-DD), or today; and what was wrong with it, if any."""
     asked = request.GET.get("date", "")
-    if asked:
-        try:
-            return date.fromisoformat(asked), ""
-        except ValueError:
-            return timezone.localdate(), f"{asked[:20]!r} is not a date (YYYY-MM-DD): today shown."
-    return timezone.localdate(), ""
+    try:
+        return selectors.day_parse(asked) if asked else timezone.localdate(), ""
+    except ValueError as exc:
+        return timezone.localdate(), f"{selectors.sentence(exc)}: today shown."
 
 
 @login_required

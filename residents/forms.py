@@ -186,7 +186,7 @@ class ResidentFilterForm(FilterForm):
     q = forms.CharField(label="Search", required=False, max_length=100)
     status = forms.ChoiceField(
         required=False,
-        choices=[("", "In or out"), *Resident.Status.choices],
+        choices=[("", "In or out"), *Resident.Status.choices, (selectors.NO_STATUS, "No scan yet")],
         widget=forms.Select(attrs={"aria-label": "In or out"}),
     )
     floor = forms.IntegerField(required=False, min_value=-10, max_value=300)

@@ -55,9 +55,19 @@ ALIASES = {
     "e mail": "email",
     "email address": "email",
     "mobile": "phone",
+    "mobile no": "phone",
     "mobile number": "phone",
+    "mobile phone": "phone",
+    "phone no": "phone",
     "phone number": "phone",
+    "contact no": "phone",
+    "contact number": "phone",
     "telephone": "phone",
+    "tel": "phone",
+    "email id": "email",
+    "e mail id": "email",
+    "mail": "email",
+    "mail id": "email",
     "home address": "address",
     "move in": "move_in_date",
     "moved in": "move_in_date",
@@ -70,6 +80,12 @@ ALIASES = {
     "parent email": "guardian_email",
 }
 HEADING_NOISE = re.compile(r"[^a-z0-9]+")
+# Words that say an unknown column holds one of ours under another name: refused, so that
+# nothing is dropped without a word ("Parent's mobile" is not the resident's phone).
+LOOKALIKE = {
+    "phone", "mobile", "contact", "tel", "cell", "telephone", "whatsapp", "email", "mail",
+    "room", "floor", "address", "guardian", "parent", "emergency",
+}  # fmt: skip
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -195,8 +211,12 @@ def _csv_table(content: bytes) -> list[tuple[int, list[str]]]:
 
 
 def _csv_text(content: bytes) -> str:
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # OLE2: Excel 97-2003
+        raise _file_refused("This is an old Excel file (.xls): save it as .xlsx or as CSV.")
     if content[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Excel's "Unicode text"
         return content.decode("utf-16", errors="replace")
+    if b"\x00" in content:
+        raise _file_refused("This is not a CSV or XLSX file.")
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -210,9 +230,9 @@ def _csv_text(content: bytes) -> str:
 
 
 def _xlsx_table(content: bytes) -> list[tuple[int, list[str]]]:
-    """The active worksheet's rows, numbered, their cells as text (dates as YYYY-MM-DD, 3.0
-    as 3); at most COLUMNS_MAX columns are read, and past SHEET_ROWS_MAX rows (empty ones
-    too) the sheet is refused."""
+    """The active worksheet's rows, numbered, their cells as text (dates, with a time of day
+    or not, as YYYY-MM-DD; 3.0 as 3); at most COLUMNS_MAX columns are read, and past
+    SHEET_ROWS_MAX rows (empty ones too) the sheet is refused."""
     import openpyxl  # only an import needs it
 
     try:
@@ -248,8 +268,8 @@ def _xlsx_table(content: bytes) -> list[tuple[int, list[str]]]:
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else str(value)
+    if isinstance(value, datetime):  # a date cell with a time of day: the day
+        return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -262,7 +282,7 @@ def _columns(headings: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
     columns: list[tuple[int, str]] = []
     ignored = []
     for position, heading in enumerate(headings):
-        words = HEADING_NOISE.sub(" ", fold(heading)).strip()
+        words = _words(heading)
         name = words.replace(" ", "_") if words.replace(" ", "_") in COLUMNS else ALIASES.get(words)
         if name is None:
             if heading.strip():
@@ -271,6 +291,13 @@ def _columns(headings: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
         if name in dict(columns).values():
             raise _file_refused(f"Two columns are {name!r}: keep one.")
         columns.append((position, name))
+    for heading in ignored:
+        if LOOKALIKE & set(_words(heading).split()):
+            raise _file_refused(
+                f"The column {heading!r} is not one this import reads: head it with one of "
+                f"{', '.join(COLUMNS)} if it holds that, or remove it, so that nothing in it "
+                "is dropped without a word."
+            )
     missing = [name for name in REQUIRED if name not in dict(columns).values()]
     if missing:
         found = ", ".join(repr(h.strip()) for h in headings if h.strip()) or "none"
@@ -279,6 +306,11 @@ def _columns(headings: list[str]) -> tuple[list[tuple[int, str]], list[str]]:
             f"missing: {', '.join(missing)} (the first row has {found})."
         )
     return columns, ignored
+
+
+def _words(heading: str) -> str:
+    """A heading as lower-case words: "E-mail ID" is "e mail id"."""
+    return HEADING_NOISE.sub(" ", fold(heading)).strip()
 
 
 def _check(rows: list[Row]) -> None:
@@ -295,6 +327,8 @@ def _check(rows: list[Row]) -> None:
         if form.is_valid():
             row.details = {name: form.cleaned_data[name] for name in COLUMNS}
         for name, messages in form.errors.items():
+            if name in row.errors:  # the date already said how to write it
+                continue
             for message in messages:
                 row.refuse("row" if name == "__all__" else name, str(message))
         email = row.values.get("email", "").casefold()

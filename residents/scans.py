@@ -31,6 +31,10 @@ from residents.denials import decided
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
 
+# Marks a resident's first passage (since registering or moving back in), in its block: an
+# exit then leaves the count of those inside as it was (reports.occupancy).
+FIRST = {"first": True}
+
 
 @dataclass(frozen=True)
 class Score:
@@ -235,6 +239,7 @@ def _record_locked(
             resident=resident,
         )
     since = resident.status_changed_at  # the last exit or entry, by a scan or by staff
+    first = resident.status is None  # no status before: the count inside did not drop
     resident.status = gate.status_after(resident)
     resident.last_scan_at = resident.status_changed_at = now
     resident.save(update_fields=["status", "last_scan_at", "status_changed_at", "updated_at"])
@@ -252,6 +257,7 @@ def _record_locked(
             "status": resident.status,
             "gate": gate.slug,
             "by": by.get_username(),
+            **(FIRST if first else {}),
         },
         subject=str(resident.id),
     )

@@ -33,6 +33,9 @@ ORDERINGS = {
 }
 
 
+NO_STATUS = "none"  # resident_list's status for those never scanned
+
+
 def resident_list(
     *,
     search: str = "",
@@ -54,7 +57,9 @@ def resident_list(
         if query.phone:
             matches |= Q(phone_digits__contains=query.phone)
         residents = residents.filter(matches)
-    if status:
+    if status == NO_STATUS:
+        residents = residents.filter(status__isnull=True)
+    elif status:
         residents = residents.filter(status=status)
     if room:
         residents = residents.filter(room__iexact=room.strip())

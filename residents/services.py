@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ledger.services import block_append, block_append_many
-from residents import selectors, uploads
+from residents import scans, selectors, uploads
 from residents.biometrics import face, voice
 from residents.errors import ImportRefused, ResidentError
 from residents.models import Resident, Sample
@@ -332,10 +332,11 @@ def resident_status_set(*, resident: Resident, by: Staff, status: str) -> Reside
             raise ResidentError("inactive", f"{current.name} has moved out.")
         if current.status == status:
             raise ResidentError("unchanged", f"{current.name} is already {status}.")
+        first = current.status is None
         current.status = status
         current.status_changed_at = timezone.now()
         current.save(update_fields=["status", "status_changed_at", "updated_at"])
-        _log(current, "status", by, status=status)
+        _log(current, "status", by, status=status, **(scans.FIRST if first else {}))
     return current
 
 

@@ -100,3 +100,23 @@ def test_the_api_gives_the_same_hours(days_ago_3, guard) -> None:
     that_day = next(day for day in body["days"] if day["date"] == days_ago_3.isoformat())
     assert that_day["hours"][7:12] == [0, 0, 2, 2, 1]
     assert (body["inside"], body["residents"]) == (1, 3)
+
+
+def test_a_first_exit_or_a_first_mark_as_out_counts_nobody_inside_before(
+    days_ago_3, warden, guard, main_gate
+) -> None:
+    """Found in a tryout: marking a never-scanned resident out showed one person inside at
+    every hour of the 30 days, before anyone lived here."""
+    from residents.models import Gate, Resident
+
+    exit_only = Gate.objects.create(slug="out", name="Way out", mode=Gate.Mode.EXIT)
+    chen = Resident.objects.get(name="Chen Wei")
+    dara = services.resident_register(by=warden, name="Dara Novak", room="B-204")
+    services.resident_status_set(resident=chen, by=warden, status="OUT")
+    passing(dara, guard, exit_only, timezone.localdate(), timezone.localtime().hour)
+
+    report = occupancy.occupancy()
+
+    that_day = next(day for day in report.days if day.day == days_ago_3)
+    assert that_day.hours[7:12] == [0, 0, 2, 2, 1]
+    assert report.days[0].hours == [0] * 24 and report.inside == 1

@@ -57,6 +57,26 @@ def test_the_day_report_on_the_page_the_api_and_in_csv(day, guard) -> None:
     assert bad_api.status_code == 400 and "date" in bad_api.json()["error"]["fields"]
 
 
+FULL_WIDTH_2026 = "\uff12\uff10\uff12\uff16"
+
+
+@pytest.mark.parametrize(
+    "asked", ["0001-01-01", "9999-12-31", "1969-12-31", f"{FULL_WIDTH_2026}-01-01"]
+)
+def test_days_out_of_reach_are_refused_clearly_not_with_a_500(warden, asked) -> None:
+    """Found: year 1 and 9999 overflowed the day's bounds (500 on the page, the CSV and an
+    HTML 500 from the API)."""
+    client = client_for(warden)
+
+    page = client.get("/reports/daily", {"date": asked})
+    exported = client.get("/reports/daily", {"date": asked, "format": "csv"})
+    api = client.get("/api/reports/daily", {"date": asked})
+
+    assert page.status_code == 200 and "today shown" in page.content.decode()
+    assert exported.status_code == 200
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid"
+
+
 def test_the_muster_lists_who_is_inside_by_floor_with_visitors(day, resident, guard) -> None:
     muster = selectors.muster()
 
@@ -71,6 +91,22 @@ def test_the_muster_lists_who_is_inside_by_floor_with_visitors(day, resident, gu
     assert b"Floor 3 (1)" in page.content and b"Visitors (1)" in page.content
     lines = client_for(guard).get("/reports/muster?format=csv").getvalue().decode().splitlines()
     assert lines[0] == "floor,room,name,phone,in_since,kind" and len(lines) == 4
+
+
+def test_the_muster_says_how_many_were_never_scanned_and_lists_them(day, warden, guard) -> None:
+    """Found in a tryout: after importing 2,000 residents the muster list showed the 12
+    scanned inside and never said that 2,000 more could be anywhere."""
+    resident_services.resident_register(by=warden, name="Chen Wei", room="C-302", floor=3)
+    client = client_for(guard)
+
+    page = client.get("/reports/muster").content.decode()
+    listed = client.get("/residents/?status=none").content.decode()
+    api = client.get("/api/reports/muster").json()
+
+    assert "1 resident living here has never been scanned:" in page
+    assert 'href="/residents/?status=none"' in page
+    assert "Chen Wei" in listed and "Bo Lindqvist" not in listed
+    assert api["never_scanned"] == 1
 
 
 def test_the_muster_reads_in_a_constant_number_of_queries(

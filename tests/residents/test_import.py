@@ -121,6 +121,8 @@ def test_an_email_taken_between_preview_and_import_stops_the_whole_file(warden) 
         (b"name,room,Room no\nAma,1,2\n", "Two columns are 'room'"),
         (b"name,room\n", "no residents"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 50, "old Excel file"),
+        (b"Name,Room,Parent's mobile\nAma,B-1,+44 7700 900123\n", "is not one this import"),
         (b"PK\x03\x04 a damaged zip", "cannot be read"),
         (b"name,room\n" + b"Ama,1\n" * (imports.ROWS_MAX + 1), "more than 2000 residents"),
     ],
@@ -384,3 +386,31 @@ def test_text_encodings_are_read_or_the_bad_line_is_named() -> None:
     assert imports.sheet_read(utf16).rows[0].values["name"] == "Zoë Ångström"
     with pytest.raises(ImportRefused, match="Line 3 is not UTF-8"):
         imports.sheet_read(mixed)
+
+
+def test_common_headings_for_phone_and_email_are_read() -> None:
+    """Found in a tryout: "Mobile No." and "Email ID" were ignored, and the residents were
+    imported without their phones and emails, the file called valid."""
+    sheet = imports.sheet_read(
+        b"Student Name,Room No.,Mobile No.,Email ID\nAma Owusu,B-201,+233 20 000 0000,"
+        b"ama@example.org\n"
+    )
+
+    assert sheet.columns == ["name", "room", "email", "phone"] and sheet.ignored == []
+    assert sheet.rows[0].details["phone"] == "+233 20 000 0000"
+
+
+def test_an_xlsx_date_with_a_time_of_day_is_that_day() -> None:
+    content = xlsx_bytes(
+        [["name", "room", "move_in_date"], ["Ama", "B-1", datetime(2026, 9, 1, 14, 30)]]
+    )
+
+    row = imports.sheet_read(content).rows[0]
+
+    assert row.ok and row.details["move_in_date"] == date(2026, 9, 1)
+
+
+def test_a_date_written_the_ambiguous_way_gets_one_message() -> None:
+    row = imports.sheet_read(b"name,room,move_in_date\nAma,B-1,03/04/2026\n").rows[0]
+
+    assert len(row.errors["move_in_date"]) == 1

@@ -78,7 +78,9 @@ def test_each_accepted_scan_toggles_and_writes_one_block(resident, guard, main_g
         "status": "IN",
         "gate": "main",
         "by": "gary",
+        "first": True,  # the resident's first passage: nobody counted them inside before
     }
+    assert "first" not in second.block.payload
     assert second.block.index == first.block.index + 1
     assert chain_verify().valid
 
