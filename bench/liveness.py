@@ -18,7 +18,8 @@ enlarged 3 times on a plain 368x448 background) and read by face.face_observe. P
 - a sweep of YAW_MIN: still-photo frames that would read as a turn, subjects with a turn;
 - flatness (planar.flatness) of each frontal photo against the subject's turned photos, and
   against a print of itself swivelled or tilted at 0.7-3 widths from the camera, lit
-  unevenly and JPEG-compressed, with a sweep of FLAT_MIN;
+  unevenly and JPEG-compressed, with a sweep of FLAT_MIN; and a glossy print with a glare
+  spot that moves between the two frames;
 - attacks of six frames as the gate takes them (a print rocked +-30 degrees at a random
   phase, or turned once to 35 degrees), at 3 to 0.7 print-widths from the camera: how many
   pass the landmarks alone, and how many the whole check.
@@ -186,6 +187,13 @@ def main() -> None:
             f"print pairs passed as a turn {passed}/{len(flat_prints)}"
         )
 
+    glare = flatness_under_glare(orl, frontal, rng)
+    print(
+        f"  a print swivelled 30-35 degrees at 0.85 widths, a glare spot (+120 to +255 grey"
+        f" levels, a quarter eye span wide) moving about the nose in each frame: "
+        f"{sum(v < liveness.FLAT_MIN for v in glare)}/{len(glare)} pass as a turn; {spread(glare)}"
+    )
+
     print(f"\nAttacks in six frames 0.45 s apart ({args.tries} tries a photo and distance)")
     print("  distance  attack             landmarks only   with flatness")
     for distance in (3.0, 1.5, 1.0, 0.85, 0.7):
@@ -265,6 +273,48 @@ def flatness_of_prints(
             found = flatness_between(first, second)
             if found is not None:
                 values.append(found)
+    return values
+
+
+def glare_spot(
+    picture: Image.Image, centre: np.ndarray, sigma: float, amount: float
+) -> Image.Image:
+    """``picture`` with a glare spot: ``amount`` grey levels added at ``centre``, falling off
+    as a Gaussian of ``sigma`` pixels, clipped as a camera clips."""
+    pixels = np.asarray(picture.convert("RGB"), dtype=np.float64)
+    y, x = np.mgrid[0 : pixels.shape[0], 0 : pixels.shape[1]]
+    spot = amount * np.exp(-((x - centre[0]) ** 2 + (y - centre[1]) ** 2) / (2 * sigma**2))
+    return Image.fromarray(np.clip(pixels + spot[..., None], 0, 255).astype(np.uint8))
+
+
+def flatness_under_glare(
+    orl: Path, frontal: list[tuple[str, int]], rng: np.random.Generator
+) -> list[float]:
+    """Every other frontal photo as a glossy print: facing, and swivelled 30 or -35 degrees
+    at 0.85 widths, each frame with a glare spot somewhere within half an eye span of the
+    nose, lit unevenly and JPEG-compressed."""
+    values = []
+    for key in frontal[::2]:
+        photo = Image.open(orl / key[0] / f"{key[1]}.jpg")
+        first = camera_frame(photo)
+        facing = located(first)
+        if facing is None:
+            continue
+        span = planar._eye_span(facing.points)
+        for degrees in (30, -35):
+            second = tilted_print(moved(photo, rng).convert("RGB"), degrees, distance=0.85)
+            turned = located(second)
+            if turned is None:
+                continue
+            amount = rng.uniform(120, 255)
+            frames = [
+                lit(glare_spot(picture, found.points[4] + rng.uniform(-0.5, 0.5, 2) * span,
+                               0.25 * span, amount), rng)
+                for picture, found in ((first, facing), (second, turned))
+            ]  # fmt: skip
+            value = flatness_between(*frames)
+            if value is not None:
+                values.append(value)
     return values
 
 

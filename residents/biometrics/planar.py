@@ -13,11 +13,13 @@ flatness() takes the face square of the frame facing the camera (``HALF_SIDE`` e
 either side of the point between the eyes and the nose), lines the turned frame up with it
 (the landmarks' affine fit, refined by a robust Levenberg-Marquardt fit of a homography and
 a change of brightness, coarse to fine), then looks for each textured 11 x 11 block of the
-frontal square in the turned one (normalised correlation, so a block's own brightness and
-contrast do not count: shadows, uneven light). It returns the largest fraction of the found
-blocks that one homography carries to where they were found (RANSAC): 1 for a flat picture,
-about a third for a head that turned (bench/liveness.py prints both). A block under glare or
-a finger is not found and does not count; a fit that cannot be made counts as flat.
+frontal square in the turned one by the correlation of its detail: its smooth part (mean,
+slopes, curvature) taken out, so that uneven light, a shadow's soft edge and a glare spot's
+halo do not count, and a block with a saturated pixel (under glare) found nowhere. It
+returns the largest fraction of the found blocks that one homography carries to where they
+were found (RANSAC): 1 for a flat picture, about a third for a head that turned
+(bench/liveness.py prints both). A block under glare or a finger is not found and does not
+count; a fit that cannot be made counts as flat.
 """
 
 import numpy as np
@@ -39,6 +41,7 @@ TEXTURED = 4.0  # grey levels: a flatter block (a plain cheek, a washed-out one)
 STILL = 1.0  # samples: a block found this close to where the homography put it did not move
 BLOCKS_MIN = 12  # fewer blocks found: too little to judge, counted as flat (fails closed)
 RANSAC_TRIES = 200
+SATURATED = 248.0  # grey level: a block with a pixel this bright is under glare
 
 
 def flatness(
@@ -72,10 +75,13 @@ def flatness(
     fractions = []
     # By the fitted homography, and by the landmarks alone: glare or a shadow that moves
     # with each frame can pull the fit far off, where no block is found near its place.
+    # One of the two with too few blocks found says nothing; both: too little to judge.
     for warp in (patch, np.eye(3)):
         second = _sample(image, _apply(landmarks, _apply(warp, uv)))
-        fractions.append(_still_fraction(first, second.reshape(FINE, FINE)))
-    return max(fractions)
+        fraction = _still_fraction(first, second.reshape(FINE, FINE))
+        if fraction is not None:
+            fractions.append(fraction)
+    return max(fractions) if fractions else FAILED_FIT
 
 
 def _eye_span(points: np.ndarray) -> float:
@@ -228,24 +234,26 @@ def _tukey(residual: np.ndarray) -> np.ndarray:
     return np.where(np.abs(ratio) < 1.0, (1.0 - ratio**2) ** 2, 0.0)
 
 
-def _still_fraction(first: np.ndarray, second: np.ndarray) -> float:
-    """Of the textured blocks of ``first`` found in ``second`` (best normalised correlation
-    within SEARCH samples at least MATCHED), the fraction found within STILL samples of
-    where they are: 1 for a flat picture, less where a head's relief moved parts of the face
-    against the rest. Local correlation ignores a block's own brightness and contrast, so
-    shadows do not count; a block under glare or a finger is not found and not counted."""
+def _still_fraction(first: np.ndarray, second: np.ndarray) -> float | None:
+    """Of the textured blocks of ``first`` found in ``second`` (best correlation of their
+    detail within SEARCH samples at least MATCHED), the fraction found within STILL samples
+    of where they are: 1 for a flat picture, less where a head's relief moved parts of the
+    face against the rest; None when fewer than BLOCKS_MIN are found. The blocks are
+    compared by their detail alone (_detail): a shadow's edge or a glare spot's halo, smooth
+    across a block, does not count; a block under glare or a finger is not found and not
+    counted."""
     side = 2 * BLOCK + 1
     reach = BLOCK + SEARCH
     centres = np.arange(reach, FINE - reach, 4)
     ys, xs = np.meshgrid(centres, centres, indexing="ij")
     # Every block-sized window of ``second``, normalised once: [top, left] -> block.
-    windows = _zero_mean_unit(sliding_window_view(second, (side, side)))
+    windows = _detail(sliding_window_view(second, (side, side)))
     blocks = sliding_window_view(first, (side, side))[ys - BLOCK, xs - BLOCK]
     textured = blocks.std(axis=(2, 3)) >= TEXTURED
     blocks, ys, xs = blocks[textured], ys[textured], xs[textured]
     if len(blocks) < BLOCKS_MIN:
-        return FAILED_FIT
-    blocks = _zero_mean_unit(blocks)
+        return None
+    blocks = _detail(blocks)
     shifts = [(dy, dx) for dy in range(-SEARCH, SEARCH + 1) for dx in range(-SEARCH, SEARCH + 1)]
     steps = np.array(shifts)
     tops = ys[None, :] + steps[:, :1] - BLOCK  # shift x block
@@ -254,7 +262,7 @@ def _still_fraction(first: np.ndarray, second: np.ndarray) -> float:
     best = scores.argmax(axis=0)
     matched = scores.max(axis=0) >= MATCHED
     if matched.sum() < BLOCKS_MIN:
-        return FAILED_FIT
+        return None
     here = np.column_stack([xs, ys]).astype(np.float64)[matched]
     there = here + np.array(shifts, dtype=np.float64)[best][matched][:, ::-1]
     return _homography_inliers(here, there)
@@ -293,8 +301,28 @@ def _homography_inliers(here: np.ndarray, there: np.ndarray) -> float:
     return float(inliers.max()) / count
 
 
-def _zero_mean_unit(blocks: np.ndarray) -> np.ndarray:
-    """Each block (the last two axes) less its mean, scaled to unit norm (flat: zero)."""
-    centred = blocks - blocks.mean(axis=(-2, -1), keepdims=True)
-    norms = np.sqrt((centred**2).sum(axis=(-2, -1), keepdims=True))
-    return np.divide(centred, norms, out=np.zeros_like(centred), where=norms > 1e-9)
+def _smooth_basis(side: int) -> np.ndarray:
+    """An orthonormal basis (side*side x 6) of the block's smooth surfaces: constant, the
+    two slopes, and the three quadratic terms."""
+    axis = np.linspace(-1.0, 1.0, side)
+    y, x = np.meshgrid(axis, axis, indexing="ij")
+    surfaces = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y]).reshape(6, -1).T
+    basis, _ = np.linalg.qr(surfaces)
+    return basis
+
+
+SMOOTH = _smooth_basis(2 * BLOCK + 1)
+
+
+def _detail(blocks: np.ndarray) -> np.ndarray:
+    """Each block (the last two axes) less its smoothest part (SMOOTH: its mean, slopes and
+    curvature: lighting, a shadow's soft edge, a glare spot's halo), scaled to unit norm;
+    zero (found nowhere) for a block without detail or with a pixel at SATURATED (under
+    glare nothing of the surface shows)."""
+    shape = blocks.shape
+    flat = blocks.reshape(*shape[:-2], shape[-2] * shape[-1])
+    detail = flat - (flat @ SMOOTH) @ SMOOTH.T
+    norms = np.sqrt((detail**2).sum(axis=-1, keepdims=True))
+    usable = (norms > 1e-9) & (flat.max(axis=-1, keepdims=True) < SATURATED)
+    unit = np.divide(detail, norms, out=np.zeros_like(detail), where=usable)
+    return unit.reshape(shape)
