@@ -17,7 +17,7 @@ the first try finds one face is read the second way too, and refused if that fin
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,7 @@ class Located:
 
     pixels: np.ndarray  # RGB, as detection saw them
     points: np.ndarray
+    shape: Any = field(default=None, repr=False, compare=False)  # dlib's, for face_describe
 
 
 def face_locate(image: Image.Image) -> Located:
@@ -143,7 +144,16 @@ def face_locate(image: Image.Image) -> Located:
         if len(faces) != 1:
             pixels, faces = _find(detector, pixels, cnn=False)
         shape = landmarks(pixels, _one(faces))
-    return Located(pixels, _points(shape))
+    return Located(pixels, _points(shape), shape)
+
+
+def face_describe(located: Located) -> np.ndarray:
+    """The descriptor of a face face_locate found, from its own landmarks: the 56 ms of
+    the ResNet, without finding the face again (face_observe's detection)."""
+    with _lock:
+        _, _, describer = _load()
+        descriptor = describer.compute_face_descriptor(located.pixels, located.shape)
+    return np.asarray(descriptor, dtype=np.float32)
 
 
 def _one(faces: list[Any]) -> Any:

@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from hostel.errors import DomainError
-from residents.biometrics.face import SAME_PERSON, FaceError, face_locate, face_observe
+from residents.biometrics.face import SAME_PERSON, FaceError, face_describe, face_locate
 from residents.biometrics.planar import flatness
 
 MIN_FRAMES = 2  # one facing the camera, one turned
@@ -129,9 +129,10 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
                 "screen held up to the camera cannot pass. Scan again, the resident turning "
                 f"their own head the way the screen asks. {AGAIN}",
             )
-        # Only these two frames decide, so only they are described (56 ms each).
-        reference = _seen(face_observe, frames[frontal], frontal + 1).descriptor
-        other = _seen(face_observe, frames[turned], turned + 1).descriptor
+        # Only these two frames decide, so only they are described (56 ms each), from the
+        # landmarks already found.
+        reference = face_describe(located[frontal])
+        other = face_describe(located[turned])
         if float(np.linalg.norm(other - reference)) >= SAME_PERSON:
             raise LivenessError(
                 "different_people",

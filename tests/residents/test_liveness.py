@@ -43,7 +43,10 @@ def test_a_head_turning_the_asked_way_passes(poses, direction) -> None:
     assert len(result.yaws) == 3
     turn = result.yaws[2] - result.yaws[0]
     assert (turn if direction == "left" else -turn) >= liveness.YAW_MIN
-    assert np.array_equal(result.descriptor, face.face_embed(poses["frontal"]))
+    # The frame facing the camera is the one identified: described from the landmarks the
+    # check found, it lies where enrolment's own reading of it does (0.03 apart here;
+    # residents' photos of themselves lie 0.3-0.5 apart).
+    assert np.linalg.norm(result.descriptor - face.face_embed(poses["frontal"])) < 0.05
 
 
 def test_the_sign_of_the_yaw_is_the_persons_own_left(poses) -> None:
