@@ -5,7 +5,7 @@ head to their left or to their right (the gate picks which, at random, per scan)
 a few frames from that moment. liveness_check wants, in every frame, one face; one frame
 facing the camera; and another turned from it, in the asked direction, by at least YAW_MIN,
 showing the same person. Only those two frames are described (the ResNet, 56 ms a frame);
-the others are only located, quickly (face.face_points). In any order: the frames are
+the others are only located, quickly (face.face_locate). In any order: the frames are
 taken at intervals while the resident looks and turns, and the camera may catch them first
 turned, then back. A printed photo or a phone screen held to the camera moves as a flat
 picture does: it shifts, tilts and grows, but the face in it never turns, so it is refused
