@@ -1,6 +1,7 @@
 """Reports over the REST API (guards and wardens)."""
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -17,6 +18,14 @@ from reports import attendance, occupancy, selectors
 from residents.models import Resident
 
 
+def _parsed(parse: Callable[[str], "datetime.date"], value: str) -> "datetime.date":
+    """A report's day or month, its ValueError a field error."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise serializers.ValidationError(f"{selectors.sentence(exc)}.") from None
+
+
 class DailyReportApi(APIView):
     permission_classes = [IsAuthenticated, has_perm("residents.view_resident")]
 
@@ -24,10 +33,7 @@ class DailyReportApi(APIView):
         date = serializers.CharField(required=False, help_text="YYYY-MM-DD; today by default.")
 
         def validate_date(self, value: str) -> "datetime.date":
-            try:
-                return selectors.day_parse(value)
-            except ValueError as exc:
-                raise serializers.ValidationError(f"{selectors.sentence(exc)}.") from None
+            return _parsed(selectors.day_parse, value)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -128,10 +134,7 @@ class AttendanceApi(APIView):
         month = serializers.CharField(required=False, help_text="YYYY-MM; this month by default.")
 
         def validate_month(self, value: str) -> "datetime.date":
-            try:
-                return selectors.month_parse(value)
-            except ValueError as exc:
-                raise serializers.ValidationError(f"{selectors.sentence(exc)}.") from None
+            return _parsed(selectors.month_parse, value)
 
     @extend_schema(
         parameters=[FilterSerializer],

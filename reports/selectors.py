@@ -113,31 +113,28 @@ def sentence(problem: Exception) -> str:
 def day_parse(text: str) -> date:
     """The day ``text`` names (YYYY-MM-DD, from 1970 to today); ValueError saying what is
     wrong otherwise."""
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-        raise ValueError(f"{text[:20]!r} is not a date (YYYY-MM-DD)")
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text[:20]!r} is not a date (YYYY-MM-DD)") from None
-    if day > timezone.localdate():
-        raise ValueError("that day has not come yet")
-    if day.year < 1970:
-        raise ValueError("there are no records before 1970")
-    return day
+    return _bounded(text, "date", "YYYY-MM-DD", "that day has not come yet", timezone.localdate())
 
 
 def month_parse(text: str) -> date:
     """The first day of the month ``text`` names (YYYY-MM, ASCII digits, from 1970 to this
     month); ValueError saying what is wrong otherwise."""
     this = timezone.localdate().replace(day=1)
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", text):
-        raise ValueError(f"{text[:20]!r} is not a month (YYYY-MM)")
+    return _bounded(text, "month", "YYYY-MM", "that month has not begun", this)
+
+
+def _bounded(text: str, what: str, form: str, too_late: str, latest: date) -> date:
+    """``text`` as a date of ``form`` (ASCII digits; a month is its first day), from 1970 to
+    ``latest``."""
+    pattern = form.replace("YYYY", "[0-9]{4}").replace("MM", "[0-9]{2}").replace("DD", "[0-9]{2}")
     try:
-        month = date(int(text[:4]), int(text[5:]), 1)
+        if not re.fullmatch(pattern, text):
+            raise ValueError
+        parsed = date.fromisoformat(text if what == "date" else f"{text}-01")
     except ValueError:
-        raise ValueError(f"{text[:20]!r} is not a month (YYYY-MM)") from None
-    if month > this:
-        raise ValueError("that month has not begun")
-    if month.year < 1970:
+        raise ValueError(f"{text[:20]!r} is not a {what} ({form})") from None
+    if parsed > latest:
+        raise ValueError(too_late)
+    if parsed.year < 1970:
         raise ValueError("there are no records before 1970")
-    return month
+    return parsed

@@ -22,6 +22,7 @@ from hostel.api import (
     has_perm,
 )
 from hostel.parsers import UploadJSONParser
+from ledger.models import Block
 from residents import biometric_scans, scan_hooks, scan_selectors, scans, selectors, uploads
 from residents.biometrics import liveness
 from residents.models import Resident, ScanMode
@@ -95,13 +96,7 @@ def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
             "at": outcome.block.timestamp,
             "photo_url": _photo_url(outcome.resident, request),
         },
-        "block": {
-            "index": outcome.block.index,
-            "timestamp": outcome.block.timestamp,
-            "hash": outcome.block.hash,
-            "signature": outcome.block.signature,
-            "key_id": outcome.block.key_id,
-        },
+        "block": block_proof(outcome.block),
         "notes": [
             {"level": note.level, "message": note.message} for note in scan_hooks.notes(event)
         ],
@@ -109,6 +104,17 @@ def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
         # A face's distance or a voice's similarity, under its own name.
         "distance": round(score.value, 4) if score and score.kind == "distance" else None,
         "similarity": round(score.value, 4) if score and score.kind == "similarity" else None,
+    }
+
+
+def block_proof(block: Block) -> dict[str, Any]:
+    """What a scan's answer says of its block: where it is, and its hash and signature."""
+    return {
+        "index": block.index,
+        "timestamp": block.timestamp,
+        "hash": block.hash,
+        "signature": block.signature,
+        "key_id": block.key_id,
     }
 
 

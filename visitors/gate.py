@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from residents.models import Gate
+from residents.scan_api import block_proof
 from visitors import passes, services
 
 
@@ -48,13 +49,7 @@ def read(token: str, by: Any, gate: Gate, scan_id: uuid.UUID | None) -> dict[str
             "at": block.timestamp,
             "photo_url": reverse("visitors:photo", args=[visitor.pk]) if visitor.photo else None,
         },
-        "block": {
-            "index": block.index,
-            "timestamp": block.timestamp,
-            "hash": block.hash,
-            "signature": block.signature,
-            "key_id": block.key_id,
-        },
+        "block": block_proof(block),
         "notes": notes,
         "replayed": replayed,
         "distance": None,
