@@ -8,6 +8,7 @@ distance under FACE_MATCH_THRESHOLD (a similarity over VOICE_MATCH_THRESHOLD) th
 clear margin better than the next resident.
 """
 
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -80,10 +81,11 @@ def _face_probe(
     frames: "Sequence[Image.Image]",
     challenge: str,
     scan_id: uuid.UUID | None,
-) -> "np.ndarray":
+) -> "tuple[np.ndarray, int | None]":
     """The descriptor to identify: of the one still; or, where the gate asks for a live
     person (or the client sent a challenge), of the frame facing the camera in frames that
-    show the head turned the way the challenge asked."""
+    show the head turned the way the challenge asked, with that frame's index (0-based: the
+    one the gate shows the guard, and adds to a resident's photos)."""
     from residents.biometrics import face, liveness
 
     if gate.asks_liveness or challenge:
@@ -96,14 +98,15 @@ def _face_probe(
             )
         direction = _challenge_direction(challenge, scan_id)
         try:
-            return liveness.liveness_check(frames, direction).descriptor
+            alive = liveness.liveness_check(frames, direction)
         except liveness.LivenessError as exc:
             raise ScanRefused(exc.code, str(exc)) from exc
+        return alive.descriptor, alive.frontal
     still = image if image is not None else (frames[0] if frames else None)
     if still is None:
         raise ScanRefused("invalid", "A face scan needs a photo.")
     try:
-        return face.face_embed(still)
+        return face.face_embed(still), None
     except face.FaceError as exc:
         raise ScanRefused(exc.code, str(exc)) from exc
 
@@ -129,7 +132,7 @@ def face_scan_record(
     from residents.biometrics import face
     from residents.galleries import gallery
 
-    probe = _face_probe(gate, image, frames, challenge, scan_id)
+    probe, frame = _face_probe(gate, image, frames, challenge, scan_id)
     found = None
     active, moved_out = gallery("face").load()  # the active residents first
     for enrolled in (active, moved_out):
@@ -143,8 +146,9 @@ def face_scan_record(
             found = (enrolled.ids[match.index], Score("distance", match.distance))
             break
     try:
-        return _record_match(by, gate, ScanMode.FACE, found, scan_id, whose="one resident's")
+        outcome = _record_match(by, gate, ScanMode.FACE, found, scan_id, whose="one resident's")
     except ScanRefused as refusal:
+        refusal.frame = frame
         if found is not None:  # matched, and refused for another reason
             raise
         _, candidate = face.face_identify(probe, active.matrix, threshold=0, margin=0)
@@ -152,6 +156,7 @@ def face_scan_record(
             refusal.closest = Resident.objects.filter(pk=active.ids[candidate.index]).first()
             refusal.distance = candidate.distance
         raise
+    return dataclasses.replace(outcome, frame=frame)
 
 
 @decided(ScanMode.VOICE)

@@ -29,6 +29,7 @@ class ScanRefused(DomainError):
     ``closest``: for a face no resident matched confidently, the active resident it came
     closest to, if within the same-person limit, and its ``distance`` (a warden who checks
     it is them can add the photo to their enrolment); never recorded as who it was.
+    ``frame``: of a live-person face scan's frames, the one that was identified (0-based).
     """
 
     def __init__(
@@ -40,12 +41,14 @@ class ScanRefused(DomainError):
         replayed: bool = False,
         closest: "Resident | None" = None,
         distance: float | None = None,
+        frame: int | None = None,
     ) -> None:
         super().__init__(code, message)
         self.resident = resident
         self.replayed = replayed
         self.closest = closest
         self.distance = distance
+        self.frame = frame
 
 
 class ImportRefused(DomainError):

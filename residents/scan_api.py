@@ -104,6 +104,8 @@ def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
         # A face's distance or a voice's similarity, under its own name.
         "distance": round(score.value, 4) if score and score.kind == "distance" else None,
         "similarity": round(score.value, 4) if score and score.kind == "similarity" else None,
+        # Of a live-person face scan's frames, the one identified (0-based), else null.
+        "frame": outcome.frame,
     }
 
 
@@ -236,6 +238,8 @@ class ScanApi(APIView):
         one matched names, to a user who may change residents, the active resident it came
         closest to within the same-person limit, where to add the photo if it is them."""
         details: dict[str, Any] = {}
+        if getattr(exc, "frame", None) is not None:
+            details["frame"] = exc.frame  # type: ignore[attr-defined]
         resident = getattr(exc, "resident", None)
         if resident is not None:
             details["resident"] = {

@@ -81,6 +81,7 @@ class LivenessResult:
     descriptor: np.ndarray  # of the frame facing the camera most squarely: the one to identify
     yaws: tuple[float, ...]  # every frame's, in order (positive: turned to their left)
     turned: int  # index of the frame turned furthest in the asked direction
+    frontal: int  # index of the frame facing the camera, whose descriptor is the one above
 
 
 def yaw(points: np.ndarray) -> float:
@@ -140,7 +141,7 @@ def liveness_check(frames: Sequence[Image.Image], direction: str) -> LivenessRes
                 f"Frame {turned + 1} shows someone other than frame {frontal + 1}: one "
                 "person, the same throughout.",
             )
-        return LivenessResult(reference, yaws, turned)
+        return LivenessResult(reference, yaws, turned, frontal)
     if min(turns) <= -YAW_MIN:
         wrong = "right" if direction == "left" else "left"
         raise LivenessError(

@@ -481,6 +481,32 @@ def test_a_head_that_turns_when_asked_passes_the_live_person_check(camera, ben, 
     assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(ben.pk), "face")]
 
 
+def test_the_gate_shows_the_frame_it_identified_not_the_first(camera, ben, settings):
+    """Found: the still shown beside the photo on record (and the one a warden's *Add this
+    photo* adds) was the first frame taken, though the server identifies the frame facing
+    the camera. Here the camera plays s4 turned to his left, to his right, then facing it,
+    half a second each, so the first frame is facing it only one time in three; three
+    scans, each showing the frame the server named."""
+    settings.FACE_LIVENESS = True
+    settings.SCAN_DEBOUNCE_SECONDS = 0
+    clips = videos.head_turn(hold=0.5)
+    page = camera([clips[1], clips[3], clips[0]])
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+
+    named = []
+    for verdict in ("IN", "OUT", "IN"):
+        with page.expect_response(lambda r: r.url.endswith("/api/scan")) as answer:
+            page.get_by_role("button", name="Scan face").click()
+        expect(page.locator("#verdict")).to_have_text(verdict, timeout=20_000)
+        frames = answer.value.request.post_data_json["frames"]
+        frame = answer.value.json()["frame"]
+        assert page.locator("#result-captured").get_attribute("src") == frames[frame]
+        named.append(frame)
+        page.get_by_role("button", name="Scan next").click()
+
+    assert len(scan_blocks()) == 3, named
+
+
 def test_a_photo_held_up_to_the_camera_never_passes(camera, ben, settings):
     """The same man's photo, facing the camera, held up with a hand's shake: refused each of
     three times as not live, and no scan is recorded."""

@@ -81,6 +81,38 @@ def test_a_head_turning_as_asked_is_recorded(live, ben, gate_api) -> None:
     assert response.json()["event"]["resident_id"] == str(ben.pk)
 
 
+def test_the_answer_names_the_frame_identified_not_the_first(live, ben, gate_api) -> None:
+    """Found: the gate showed, and a warden's *Add this photo* added, the first frame taken,
+    though the server identified the one facing the camera: with the head already turned
+    when the first frame was taken, the guard compared a turned face, and a warden enrolled
+    it. The answer now says which frame it identified."""
+    asked = challenge(gate_api)
+
+    response = scan(gate_api, [pose(asked["direction"]), pose("frontal")], asked["challenge"])
+
+    assert response.status_code == 201, response.content
+    assert response.json()["frame"] == 1
+
+
+def test_a_refusal_after_the_turn_names_the_frame_identified(live, warden, gate_api) -> None:
+    """No one enrolled: the turn passes, the face matches no one; a warden at the gate would
+    add the frame named here."""
+    asked = challenge(gate_api)
+
+    response = scan(gate_api, [pose(asked["direction"]), pose("frontal")], asked["challenge"])
+
+    assert response.status_code == 404, response.content
+    assert response.json()["error"]["code"] == "no_confident_match"
+    assert response.json()["error"]["frame"] == 1
+
+
+def test_a_still_names_no_frame(ben, gate_api) -> None:
+    response = gate_api.post("/api/scan", {"mode": "face", "photo": pose("frontal")}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["frame"] is None
+
+
 def test_a_still_photo_is_refused_as_not_live_and_recorded_as_denied(live, ben, gate_api) -> None:
     asked = challenge(gate_api)
     held_up = [data_url(frame) for frame, _ in videos.still_photo(seconds=0.6)]

@@ -29,7 +29,8 @@ const result = new ResultPanel($("result"));
 const camera = new Camera($("video"), $("camera"), $("camera-status"));
 const reader = new QrReader($("video"), $("frame"), (token) => record({ mode: "qr", token }));
 let pending = null, sending = false, lastOutcome = null, resumeTimer = null;
-let lastFace = null;  // the still the last face scan sent, for "Add this photo"
+let lastFace = null;  // the still the last face scan was identified by, for "Add this photo"
+let lastFrames = [];  // a live-person scan's frames: the server says which one it identified
 let turning = false;  // a live-person face scan is taking its frames
 
 // The gate this device stands at is chosen once and remembered on the device. A device that
@@ -75,7 +76,16 @@ function record(fields, captured) {
   result.showCaptured(captured);
   pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
   lastFace = fields.mode === "face" ? captured : null;
+  lastFrames = fields.frames || [];
   send();
+}
+
+// Of a live-person scan's frames, the one the server identified (the one facing the camera,
+// not necessarily the first): shown beside the photo on record, and the one a warden adds.
+function identifiedFrame(frame) {
+  if (!Number.isInteger(frame) || !lastFrames[frame]) return;
+  lastFace = lastFrames[frame];
+  result.showCaptured(lastFace);
 }
 
 async function send() {
@@ -91,12 +101,14 @@ async function send() {
   pending = null;
   manual.refresh();  // its buttons say what the next press would record
   if (answer.outcome === "accepted") {
+    identifiedFrame(answer.body.frame);
     result.accepted(answer.body);
     resumeTimer = setTimeout(readAgain, READ_AGAIN_AFTER_MS);
   } else if (answer.outcome === "problem") {
     if (answer.code === "unknown_gate") forgetTheGate();
     result.problem(answer.message);
   } else {
+    identifiedFrame(answer.error.frame);
     const face = lastFace;
     result.refused(answer.error, face && ((url) => addPhoto(url, csrf, face)));
   }
