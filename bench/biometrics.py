@@ -25,7 +25,9 @@ centre of their other photos would refuse and how many fall under another reside
 centre; and the highest threshold that keeps false accepts at or under the target (on the
 shared sets and, with --residents, on the residents' own photos).
 
-Enrolment samples (--only samples): open-set 1:N with 1, 3 or 5 photos enrolled per person,
+Enrolment samples (--only samples): the same-person check of an added photo (its own person's
+refused, a stranger's accepted, with 1 to 4 photos enrolled); open-set 1:N with 1, 3 or 5
+photos enrolled per person,
 scored by the closest sample or by their mean, at the highest threshold that accepts no
 stranger and no one as someone else (see samples_study).
 
@@ -309,6 +311,7 @@ def samples_study(data: Path, rounds: int = 20) -> None:
         for person, embedding in items:
             people.setdefault(f"{dataset}/{person}", []).append(embedding)
     people = {name: photos for name, photos in people.items() if len(photos) >= 6}
+    same_person_study(people)
     print(f"\n# enrolment samples: {len(people)} people with 6+ photos, {rounds} rounds")
     row(
         "photos enrolled",
@@ -374,6 +377,42 @@ def samples_study(data: Path, rounds: int = 20) -> None:
                 f"{np.mean(rates):.1%}",
                 f"{np.median(thresholds):.2f} (median)",
             )
+
+
+def same_person_study(people: dict[str, list[np.ndarray]], rounds: int = 10) -> None:
+    """The same-person check of a photo added to a resident's others (face.SAME_PERSON):
+    for each person with 6+ photos and each round, ``m`` of their photos enrolled, their
+    next photo (their own) and a photo of someone else in the same set (a stranger) added;
+    how many of each the check would refuse and accept, by the distance from the centre
+    alone (before) and by face.distance_to_samples (the centre or the median photo,
+    whichever is farther)."""
+    print(f"\n# same-person check of an added photo, limit {face.SAME_PERSON}, {rounds} rounds")
+    row("photos before", "own photo refused (centre / now)", "stranger accepted (centre / now)")
+    row(*["---"] * 3)
+    names = sorted(people)
+    for m in (1, 2, 3, 4):
+        rng = np.random.default_rng(m)
+        own = [0, 0]
+        stranger = [0, 0]
+        tries = 0
+        for name in names:
+            same_set = [n for n in names if n != name and n.split("/")[0] == name.split("/")[0]]
+            for _ in range(rounds):
+                order = rng.permutation(len(people[name]))
+                enrolled = [people[name][i] for i in order[:m]]
+                other = people[same_set[rng.integers(len(same_set))]]
+                added = (people[name][order[m]], other[rng.integers(len(other))])
+                for counts, photo, is_own in ((own, added[0], True), (stranger, added[1], False)):
+                    centre = float(np.linalg.norm(np.mean(enrolled, axis=0) - photo))
+                    now = face.distance_to_samples(enrolled, photo)
+                    for n, distance in enumerate((centre, now)):
+                        counts[n] += (distance >= face.SAME_PERSON) == is_own
+                tries += 1
+        row(
+            m,
+            f"{own[0] / tries:.1%} / {own[1] / tries:.1%}",
+            f"{stranger[0] / tries:.1%} / {stranger[1] / tries:.1%} of {tries}",
+        )
 
 
 def pair_distances(rows):

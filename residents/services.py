@@ -503,15 +503,12 @@ def _different(kind: str, message: str) -> ResidentError:
 
 
 def _apart(kind: str, others: list["np.ndarray"], embedding: "np.ndarray") -> tuple[float, str]:
-    """How far past the same-person limit ``embedding`` lies from the centre of ``others``
-    (positive: too far), and the measure in words."""
-    import numpy as np
-
-    centre = _centre_of(kind, others)
+    """How far past the same-person limit ``embedding`` lies from ``others`` (positive: too
+    far; face.distance_to_samples, voice.similarity_to_samples), and the measure in words."""
     if kind == FACE:
-        distance = float(np.linalg.norm(centre - embedding))
+        distance = face.distance_to_samples(others, embedding)
         return distance - face.SAME_PERSON, f"distance {distance:.2f}, over {face.SAME_PERSON}"
-    similarity = float(centre @ embedding)
+    similarity = voice.similarity_to_samples(others, embedding)
     return voice.SAME_PERSON - similarity, f"similarity {similarity:.2f}, under {voice.SAME_PERSON}"
 
 

@@ -171,6 +171,15 @@ def voice_embed(samples: np.ndarray, *, min_speech: float = 1.5) -> np.ndarray:
     return (embedding / np.linalg.norm(embedding)).astype(np.float32)
 
 
+def similarity_to_samples(samples: list[np.ndarray], embedding: np.ndarray) -> float:
+    """How alike ``embedding`` is to one person's ``samples``, for the same-person check
+    (SAME_PERSON): to their centre (brought back to unit length) or to the median one of
+    them, whichever is less alike (face.distance_to_samples says why)."""
+    centre = np.mean(samples, axis=0)
+    centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
+    return min(float(centre @ embedding), float(np.median(np.stack(samples) @ embedding)))
+
+
 def voice_identify(
     probe: np.ndarray, gallery: np.ndarray, *, threshold: float, margin: float
 ) -> tuple[Match | None, Match | None]:

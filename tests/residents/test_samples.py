@@ -156,6 +156,32 @@ def test_adding_another_persons_face_is_refused(warden) -> None:
     assert barack.samples.count() == 1
 
 
+def orl(*names: str) -> list[uploads.Photo]:
+    folder = FIXTURES / "faces" / "orl"
+    return [uploads.photo_enrol((folder / name).read_bytes()) for name in names]
+
+
+def test_a_stranger_close_to_the_centre_of_several_photos_is_refused(warden) -> None:
+    """Found in a tryout: the centre of several photos lies closer to everyone than any one
+    photo, so another man's photo (ORL s19, 0.55 from the centre of s20's four) was added,
+    and s19 then passed the gate as this resident. A photo must now also lie within the
+    same-person limit of most of the resident's photos one by one (it is 0.6 and more from
+    them)."""
+    resident = services.resident_register(
+        by=warden, name="Twenty", room="R-20", photos=orl("s20/1.jpg", "s20/2.jpg", "s20/4.jpg")
+    )
+    services.resident_sample_add(resident=resident, by=warden, photo=orl("s20/5.jpg")[0])
+    before = (Block.objects.count(), stored_files())
+
+    with pytest.raises(ResidentError) as caught:
+        services.resident_sample_add(resident=resident, by=warden, photo=orl("s19/2.jpg")[0])
+
+    assert caught.value.code == "different_faces"
+    assert (Block.objects.count(), stored_files()) == before
+    services.resident_sample_add(resident=resident, by=warden, photo=orl("s20/6.jpg")[0])
+    assert resident.samples.filter(kind="face").count() == 5
+
+
 def test_adding_an_enrolled_residents_face_to_someone_else_is_refused(warden) -> None:
     services.resident_register(by=warden, name="Barack", room="R-1", photos=photos(OBAMA[0]))
     joe = services.resident_register(by=warden, name="Joe", room="R-2", photos=photos("biden.jpg"))
