@@ -14,7 +14,7 @@ from PIL import Image
 # calls the ORM synchronously, which is safe here (one thread, no awaits in between).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, ViewportSize, sync_playwright
 
 from residents import passes
 from tests import videos
@@ -142,6 +142,15 @@ def fully_visible(page: Page, selector: str) -> bool:
         and box["y"] >= 0
         and box["x"] + box["width"] <= size["width"] + 0.5
         and box["y"] + box["height"] <= size["height"] + 0.5
+    )
+
+
+def loaded_widths(images: Locator) -> list[int]:
+    """The natural width of each image once the browser has its file decoded (0 for one it
+    cannot show). An image is visible, at its CSS size, before its file arrives: reading
+    naturalWidth at once raced the download on a busy machine."""
+    return images.evaluate_all(
+        "imgs => Promise.all(imgs.map((img) => img.decode().then(() => img.naturalWidth, () => 0)))"
     )
 
 

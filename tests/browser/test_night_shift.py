@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect
 
 from residents import passes, scans, services, uploads
 from residents.models import Gate, Resident
-from tests.browser.conftest import DESKTOP, PHONE, new_page, screenshot, staff_user
+from tests.browser.conftest import DESKTOP, PHONE, loaded_widths, new_page, screenshot, staff_user
 from tests.browser.test_residents import log_in
 from tests.residents.conftest import FIXTURES, photo_bytes
 
@@ -150,7 +150,7 @@ def test_a_photo_of_someone_who_lives_here_asks_the_warden_first(
     expect(warning).to_contain_text("Looks like Ada Okafor, room B-214")
     photo = warning.get_by_role("img", name="Photo on record of Ada Okafor")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.naturalWidth") > 0
+    assert loaded_widths(photo) != [0]
     expect(page.get_by_text("The photos you chose are kept")).to_be_visible()
     assert no_sideways_scroll(page)
     screenshot(page, f"night-duplicate-face-{name}")

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Browser
 
 from residents import services
-from tests.browser.conftest import DESKTOP, new_page, staff_user
+from tests.browser.conftest import DESKTOP, loaded_widths, new_page, staff_user
 from tests.residents.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,9 +25,7 @@ def test_ten_passes_print_on_two_a4_pages(browser: Browser, live_server, migrati
     page.get_by_role("button", name="Log in").click()
     page.wait_for_load_state("networkidle")
     assert page.locator(".sheet-card").count() == 10
-    assert page.evaluate(
-        "[...document.querySelectorAll('.sheet-qr')].every((img) => img.naturalWidth > 0)"
-    )
+    assert all(loaded_widths(page.locator(".sheet-qr")))
 
     pdf = page.pdf(format="A4", print_background=True)
 

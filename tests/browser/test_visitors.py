@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import PHONE, new_page, qr_frame, screenshot
+from tests.browser.conftest import PHONE, loaded_widths, new_page, qr_frame, screenshot
 from tests.browser.test_gate import ada, camera, guard  # noqa: F401
 from tests.residents.conftest import FIXTURES, PASSWORD
 from visitors import passes as visitor_passes
@@ -41,10 +41,7 @@ def test_a_guard_lets_a_visitor_in_with_a_day_pass_and_out(
     expect(page.get_by_text("Chidi Eze is in.")).to_be_visible()
     expect(page.get_by_role("img", name="QR code of the day pass")).to_be_visible()
     expect(page.get_by_role("img", name="Photo of Chidi Eze")).to_be_visible()
-    assert page.evaluate(
-        "document.querySelector('.pass-qr').naturalWidth > 0"
-        " && document.querySelector('.pass-photo').naturalWidth > 0"
-    )
+    assert all(loaded_widths(page.locator(".pass-qr, .pass-photo")))
     screenshot(page, "visitor-pass-390")
 
     page.goto("/")
