@@ -147,7 +147,9 @@ def photo_with_face(photo: Photo) -> Photo:
         descriptor = face.face_embed(Image.open(io.BytesIO(photo.jpeg)))
     except face.FaceError as exc:
         raise UploadError(
-            exc.code, f"{exc} The resident can be registered without a photo."
+            exc.code,
+            f"{exc} Use a photo of their face alone, from the front (a resident can also be "
+            "registered without a photo).",
         ) from exc
     return Photo(photo.jpeg, photo.width, photo.height, descriptor)
 
@@ -167,7 +169,11 @@ def voice_with_embedding(sample: Voice) -> Voice:
     try:
         embedding = voice.voice_embed(sample.samples, min_speech=ENROL_MIN_SPEECH_SECONDS)
     except voice.VoiceError as exc:
-        raise UploadError(exc.code, f"{exc} (Enrolment needs about 3 s of speech.)") from exc
+        raise UploadError(
+            exc.code,
+            f"{exc} (Enrolment needs {ENROL_MIN_SPEECH_SECONDS:g} s of talking: read a sentence "
+            "aloud for 3 s or more.)",
+        ) from exc
     return Voice(sample.wav, sample.seconds, sample.samples, embedding)
 
 

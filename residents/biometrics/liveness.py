@@ -60,7 +60,7 @@ FRONTAL_MAX = 0.12
 # to the turned one (planar.flatness) at or over which what turned is flat. bench/liveness.py
 # (blocks compared by their detail): prints swivelled or tilted 0.7 to 3 widths from the
 # camera, lit unevenly, JPEG-compressed, 0.75 and up (981 pairs, median 1.0); ORL's frontal
-# and turned photos of one subject 0.66 at most (214 pairs, median 0.37). ORL's turned
+# and turned photos of one subject 0.68 at most (214 pairs, median 0.38). ORL's turned
 # photos are separate sittings: a live head turning in one take may keep more of its blocks
 # on one homography, and would then be refused as flat.
 FLAT_MIN = 0.75

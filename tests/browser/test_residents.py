@@ -120,7 +120,7 @@ def capture_photo_and_voice(page: Page) -> None:
 
     page.get_by_role("button", name=re.compile("^Record")).click()
     expect(page.get_by_text("Recording…")).to_be_visible()
-    page.wait_for_timeout(4500)  # about 3 s of speech are needed to enrol
+    page.wait_for_timeout(4500)  # 2 s of talking are needed to enrol
     page.get_by_role("button", name="Stop recording").click()
     expect(page.get_by_text("The recording is ready")).to_be_visible()
     screenshot(page, "register-with-camera")
