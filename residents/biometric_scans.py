@@ -106,7 +106,7 @@ def _face_probe(
     if still is None:
         raise ScanRefused("invalid", "A face scan needs a photo.")
     try:
-        return face.face_embed(still), None
+        return face.face_embed(still), (None if image is not None else 0)
     except face.FaceError as exc:
         raise ScanRefused(exc.code, str(exc)) from exc
 

@@ -25,6 +25,7 @@ from hostel.parsers import UploadJSONParser
 from ledger.models import Block
 from residents import biometric_scans, scan_hooks, scan_selectors, scans, selectors, uploads
 from residents.biometrics import liveness
+from residents.errors import ScanRefused
 from residents.models import Resident, ScanMode
 
 
@@ -64,6 +65,11 @@ class ScanOutputSerializer(serializers.Serializer):
     replayed = serializers.BooleanField(help_text="A retry of a scan id already recorded.")
     distance = serializers.FloatField(allow_null=True, help_text="Face scans: lower is closer.")
     similarity = serializers.FloatField(allow_null=True, help_text="Voice scans: higher is closer.")
+    frame = serializers.IntegerField(
+        allow_null=True,
+        help_text="Face scans sent as frames: which one (from 0) was identified, the one facing "
+        "the camera; null for a single photo and for other scans.",
+    )
 
 
 class OccupantSerializer(serializers.Serializer):
@@ -238,8 +244,8 @@ class ScanApi(APIView):
         one matched names, to a user who may change residents, the active resident it came
         closest to within the same-person limit, where to add the photo if it is them."""
         details: dict[str, Any] = {}
-        if getattr(exc, "frame", None) is not None:
-            details["frame"] = exc.frame  # type: ignore[attr-defined]
+        if isinstance(exc, ScanRefused) and exc.frame is not None:
+            details["frame"] = exc.frame
         resident = getattr(exc, "resident", None)
         if resident is not None:
             details["resident"] = {

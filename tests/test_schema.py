@@ -57,6 +57,7 @@ def test_every_operation_documents_its_errors_in_the_error_shape(schema) -> None
     scan = schema["paths"]["/api/scan"]["post"]["responses"]
     assert {"201", "404", "409", "422"} <= set(scan)
     assert "event" in schema["components"]["schemas"]["ScanOutput"]["properties"]
+    assert "frame" in schema["components"]["schemas"]["ScanOutput"]["properties"]
     occupancy = schema["paths"]["/api/occupancy"]["get"]["responses"]["200"]
     assert occupancy["content"]["application/json"]["schema"]["$ref"].endswith("/OccupancyOutput")
 

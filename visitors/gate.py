@@ -54,4 +54,5 @@ def read(token: str, by: Any, gate: Gate, scan_id: uuid.UUID | None) -> dict[str
         "replayed": replayed,
         "distance": None,
         "similarity": None,
+        "frame": None,
     }

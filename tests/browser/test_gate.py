@@ -1,7 +1,10 @@
 """The gate in a real Chromium whose camera is a video file (a pass, or nothing)."""
 
+import base64
+import io
 import re
 
+import numpy as np
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
@@ -10,6 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from ledger.models import Block
 from residents import passes, services, uploads
+from residents.biometrics import face
 from residents.models import Gate, Resident
 from tests import videos
 from tests.browser.conftest import (
@@ -479,32 +483,75 @@ def test_a_head_that_turns_when_asked_passes_the_live_person_check(camera, ben, 
     expect(page.locator("#verdict")).to_have_text("IN", timeout=20_000)
     expect(page.locator("#result-name")).to_have_text("Ben Example")
     assert [(b["resident_id"], b["mode"]) for b in scan_blocks()] == [(str(ben.pk), "face")]
+    # Found in a tryout: on a phone the two faces the guard compares were 109 px wide each,
+    # unlabelled, over a screen mostly empty. Now half the width each, with a caption.
+    for image, caption in (("#result-captured", "Now"), ("#result-photo", "On record")):
+        box = page.locator(image).bounding_box()
+        assert box and box["width"] >= min(0.4 * size["width"], 250), (image, box)
+        expect(page.locator(f"figure:has({image}) figcaption")).to_have_text(caption)
+    assert fully_visible(page, "#result-photo")
+    screenshot(page, f"scan-face-result-{size['width']}")
 
 
 def test_the_gate_shows_the_frame_it_identified_not_the_first(camera, ben, settings):
     """Found: the still shown beside the photo on record (and the one a warden's *Add this
     photo* adds) was the first frame taken, though the server identifies the frame facing
     the camera. Here the camera plays s4 turned to his left, to his right, then facing it,
-    half a second each, so the first frame is facing it only one time in three; three
-    scans, each showing the frame the server named."""
+    half a second each, so the first frame faces it only one time in three: scans go on
+    until the server has named another frame (six at most), each showing the one named."""
     settings.FACE_LIVENESS = True
     settings.SCAN_DEBOUNCE_SECONDS = 0
     clips = videos.head_turn(hold=0.5)
     page = camera([clips[1], clips[3], clips[0]])
     expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
 
-    named = []
-    for verdict in ("IN", "OUT", "IN"):
+    named: list[int] = []
+    while not any(named) and len(named) < 6:
         with page.expect_response(lambda r: r.url.endswith("/api/scan")) as answer:
             page.get_by_role("button", name="Scan face").click()
-        expect(page.locator("#verdict")).to_have_text(verdict, timeout=20_000)
+        expect(page.locator("#verdict")).to_have_text(re.compile("^(IN|OUT)$"), timeout=20_000)
         frames = answer.value.request.post_data_json["frames"]
         frame = answer.value.json()["frame"]
         assert page.locator("#result-captured").get_attribute("src") == frames[frame]
         named.append(frame)
         page.get_by_role("button", name="Scan next").click()
 
-    assert len(scan_blocks()) == 3, named
+    assert any(named), named  # a frame other than the first was named, and shown
+    assert len(scan_blocks()) == len(named)
+
+
+def distance(descriptor: np.ndarray, data_url: str) -> float:
+    picture = Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1])))
+    return float(np.linalg.norm(face.face_embed(picture) - descriptor))
+
+
+def test_a_warden_adds_the_frame_the_server_identified(camera, ben, settings):
+    """At a live-person gate, *Add this photo* sends the frame the refusal names, not the
+    first one taken (a review asked for this case). The threshold is set so low that Ben is
+    refused, closest to himself; scans go on until a frame other than the first is named."""
+    settings.FACE_LIVENESS = True
+    settings.FACE_MATCH_THRESHOLD = 0.001
+    staff_user("walter", "wardens")
+    clips = videos.head_turn(hold=0.5)
+    page = camera([clips[1], clips[3], clips[0]], username="walter")
+    expect(page.locator("#camera-status")).to_have_text("Point the camera at a pass.")
+
+    named: list[int] = []
+    while not any(named) and len(named) < 6:
+        with page.expect_response(lambda r: r.url.endswith("/api/scan")) as answer:
+            page.get_by_role("button", name="Scan face").click()
+        expect(page.locator("#verdict")).to_have_text("REFUSED", timeout=20_000)
+        frames = answer.value.request.post_data_json["frames"]
+        frame = answer.value.json()["error"]["frame"]
+        page.get_by_role("button", name="Add this photo to Ben Example").click()
+        expect(page.locator("#closest-status")).to_contain_text("Added: Ben Example")
+        added = np.frombuffer(ben.samples.latest("created_at").embedding, dtype=np.float32)
+        named_frame, first_frame = distance(added, frames[frame]), distance(added, frames[0])
+        assert frame == 0 or named_frame < first_frame, (frame, named_frame, first_frame)
+        named.append(frame)
+        page.get_by_role("button", name="Scan next").click()
+
+    assert any(named), named
 
 
 def test_a_photo_held_up_to_the_camera_never_passes(camera, ben, settings):

@@ -106,6 +106,15 @@ def test_a_refusal_after_the_turn_names_the_frame_identified(live, warden, gate_
     assert response.json()["error"]["frame"] == 1
 
 
+def test_frames_at_a_gate_without_the_check_name_the_first_as_identified(ben, gate_api) -> None:
+    """A review found frames sent where no live person is asked for answered frame null,
+    though the first frame, the only one read, was identified."""
+    response = scan(gate_api, [pose("right"), pose("frontal")], None)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["frame"] == 0
+
+
 def test_a_still_names_no_frame(ben, gate_api) -> None:
     response = gate_api.post("/api/scan", {"mode": "face", "photo": pose("frontal")}, format="json")
 

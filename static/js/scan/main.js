@@ -75,7 +75,8 @@ function record(fields, captured) {
   if (!ready()) return;
   result.showCaptured(captured);
   pending = Object.assign({ gate: gate.value, scan_id: newScanId() }, fields);
-  lastFace = fields.mode === "face" ? captured : null;
+  // Of several frames only the one the server names may be added to a resident's photos.
+  lastFace = fields.mode === "face" && !fields.frames ? captured : null;
   lastFrames = fields.frames || [];
   send();
 }
