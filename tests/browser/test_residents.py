@@ -160,3 +160,26 @@ def test_a_warden_adds_a_photo_on_the_residents_page(page: Page, warden, size):
     page.get_by_role("button", name="Add the photo").click()
     expect(page.get_by_text("does not look like Ada Okafor's other photos")).to_be_visible()
     assert ada.samples.count() == 2
+
+
+def test_a_refused_registration_says_so_at_the_top_on_a_phone(page: Page, warden):
+    """Found in a tryout: on a phone, a registration refused for its photo came back at the
+    top of a 1,950 px page with nothing to see there; the error sat 1,000 px below, so it
+    looked as if nothing had happened. A summary at the top now says nothing was saved and
+    links to each field, and takes the focus."""
+    page.set_viewport_size(PHONE)
+    log_in(page, "wendy")
+    page.goto("/residents/new")
+    page.get_by_label("Name").fill("Kit Marlowe")
+    page.get_by_label("Room").fill("K-1")
+    no_face = FIXTURES / "faces" / "skimage_coffee.jpg"
+    page.get_by_label("Photos", exact=True).set_input_files(no_face)
+    page.get_by_role("button", name="Register", exact=True).click()
+
+    summary = page.get_by_role("alert").filter(has_text="Nothing was saved")
+    expect(summary).to_be_in_viewport()
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name=re.compile("^Photos: No face")).click()
+    expect(page.get_by_label("Photos", exact=True)).to_be_in_viewport()
+    assert not Resident.objects.exists()
+    screenshot(page, "register-refused-390")

@@ -65,7 +65,9 @@ def test_a_bad_photo_is_a_form_error_and_nothing_is_saved(warden_client) -> None
 def test_missing_name_and_room_are_form_errors(warden_client) -> None:
     response = warden_client.post("/residents/new", {"name": "  ", "room": ""})
 
-    assert response.content.decode().count("This field is required.") == 2
+    page = response.content.decode()
+    assert page.count('<p class="error" role="alert">This field is required.</p>') == 2
+    assert "Name: This field is required." in page and "Room: This field is required." in page
     assert not Resident.objects.exists()
 
 
