@@ -9,6 +9,7 @@ clear margin better than the next resident.
 """
 
 import dataclasses
+import math
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
 
+from residents import selectors
 from residents.denials import decided
 from residents.errors import ScanRefused
 from residents.models import Gate, Resident, ScanMode, ScanRequest
@@ -152,9 +154,15 @@ def face_scan_record(
         if found is not None:  # matched, and refused for another reason
             raise
         _, candidate = face.face_identify(probe, active.matrix, threshold=0, margin=0)
-        if candidate is not None and candidate.distance < face.SAME_PERSON:
-            refusal.closest = Resident.objects.filter(pk=active.ids[candidate.index]).first()
-            refusal.distance = candidate.distance
+        if candidate is None:
+            raise
+        closest = Resident.objects.filter(pk=active.ids[candidate.index]).first()
+        photos = selectors.photo_descriptors(closest) if closest is not None else []
+        # Offered to a warden only where adding this photo would pass the same-person check
+        # of services.resident_sample_add: the same measure, the same limit.
+        distance = face.distance_to_samples(photos, probe) if photos else math.inf
+        if distance <= face.SAME_PERSON:
+            refusal.closest, refusal.distance = closest, distance
         raise
     return dataclasses.replace(outcome, frame=frame)
 

@@ -29,7 +29,7 @@ class ScanRefused(DomainError):
     ``closest``: for a face no resident matched confidently, the active resident it came
     closest to, if within the same-person limit, and its ``distance`` (a warden who checks
     it is them can add the photo to their enrolment); never recorded as who it was.
-    ``frame``: of a live-person face scan's frames, the one that was identified (0-based).
+    ``frame``: of a face scan's frames, the one that was identified (0-based).
     """
 
     def __init__(

@@ -83,7 +83,9 @@ class ResidentForm(forms.ModelForm):
 
     def clean_photo_upload(self) -> list[uploads.Photo]:
         self._restore("photo_upload")
-        return self._normalised("photo_upload", uploads.photo_enrol)
+        faces = ("no_face", "several_faces") if self.instance._state.adding else ()
+        hint = " A resident can also be registered without a photo."
+        return self._normalised("photo_upload", uploads.photo_enrol, {code: hint for code in faces})
 
     def clean_email(self) -> str:
         email = self.cleaned_data.get("email", "")
@@ -147,7 +149,11 @@ class ResidentForm(forms.ModelForm):
         limit = self.fields[field].most  # type: ignore[attr-defined]
         self.cleaned_data[field] = [SimpleUploadedFile(name, item) for item in kept[:limit]]
 
-    def _normalised(self, field: str, normalise: Any) -> list[Any]:
+    def _normalised(
+        self, field: str, normalise: Any, hints: dict[str, str] | None = None
+    ) -> list[Any]:
+        """Each file of ``field`` through ``normalise``; the first refused is the field's
+        error, with the ``hints`` for its code added."""
         files = self.cleaned_data.get(field) or []
         several = len(files) > 1
         checked = []
@@ -156,7 +162,8 @@ class ResidentForm(forms.ModelForm):
                 checked.append(normalise(upload))
             except uploads.UploadError as exc:
                 which = f"{upload.name or 'File'} ({number} of {len(files)}): " if several else ""
-                raise forms.ValidationError(f"{which}{exc}", code="upload") from exc
+                hint = (hints or {}).get(exc.code, "")
+                raise forms.ValidationError(f"{which}{exc}{hint}", code="upload") from exc
         return checked
 
     def service_arguments(self) -> dict[str, Any]:

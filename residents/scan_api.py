@@ -68,7 +68,8 @@ class ScanOutputSerializer(serializers.Serializer):
     frame = serializers.IntegerField(
         allow_null=True,
         help_text="Face scans sent as frames: which one (from 0) was identified, the one facing "
-        "the camera; null for a single photo and for other scans.",
+        "the camera where a live person is asked, else the first; null for a single photo and "
+        "for other scans.",
     )
 
 
@@ -110,7 +111,7 @@ def scan_output(outcome: scans.ScanOutcome, request: Request) -> dict[str, Any]:
         # A face's distance or a voice's similarity, under its own name.
         "distance": round(score.value, 4) if score and score.kind == "distance" else None,
         "similarity": round(score.value, 4) if score and score.kind == "similarity" else None,
-        # Of a live-person face scan's frames, the one identified (0-based), else null.
+        # Of a face scan's frames, the one identified (0-based), else null.
         "frame": outcome.frame,
     }
 

@@ -51,7 +51,7 @@ class ScanOutcome:
     block: Block
     replayed: bool  # True: a retry of a scan id already recorded; nothing new was written
     score: Score | None = None  # face and voice scans
-    frame: int | None = None  # a live-person face scan: which of its frames was identified
+    frame: int | None = None  # a face scan sent as frames: which of them was identified
 
 
 def gate_for_scan(slug: str | None) -> Gate:

@@ -123,6 +123,15 @@ def resident_samples(resident: Resident) -> dict[str, list[Sample]]:
     return samples
 
 
+def photo_descriptors(resident: Resident) -> list[np.ndarray]:
+    """The face descriptors of the resident's photos, made with the current model, oldest
+    first: what a photo added to them is checked against (face.distance_to_samples)."""
+    from residents.biometrics import face
+
+    stored = resident.samples.filter(kind="face", model=face.MODEL).values_list("embedding")
+    return [np.frombuffer(bytes(embedding), dtype=np.float32) for (embedding,) in stored]
+
+
 def sample_counts(resident: Resident) -> dict[str, int]:
     """How many photos ("face") and voice recordings ("voice") the resident is enrolled with."""
     counts = Counter(resident.samples.values_list("kind", flat=True))

@@ -454,8 +454,7 @@ def _voices_checked(voices: Sequence[Voice]) -> list["np.ndarray"]:
 
 
 def _one_person(kind: str, embeddings: list["np.ndarray"]) -> None:
-    """Refused unless each sample is within the same-person limit (face.SAME_PERSON,
-    voice.SAME_PERSON) of the others' centre;
+    """Refused unless each sample is within the same-person limit of the others (_apart);
     the refusal names the one farthest from the others."""
     if len(embeddings) < 2:
         return
@@ -482,7 +481,7 @@ def _same_person(
     kind: str, others: list["np.ndarray"], embedding: "np.ndarray", resident: Resident
 ) -> None:
     """Refused (ResidentError "different_faces" or "different_voices") when ``embedding``
-    is too far from the centre of the resident's ``others`` (none yet: accepted)."""
+    is too far from the resident's ``others`` (_apart; none yet: accepted)."""
     if not others:
         return
     score, text = _apart(kind, others, embedding)
@@ -491,8 +490,9 @@ def _same_person(
     what = "photo" if kind == FACE else "recording"
     raise _different(
         kind,
-        f"This {what} does not look like {resident.name}'s other {what}s ({text}). If it is "
-        f"them and they have changed, replace their {what}s on Edit instead.",
+        f"This {what} does not look like {resident.name}'s other {what}s ({text}): it may be "
+        f"someone else, so check their ID. Only if it is them and they have changed, replace "
+        f"their {what}s on Edit.",
     )
 
 
@@ -507,9 +507,11 @@ def _apart(kind: str, others: list["np.ndarray"], embedding: "np.ndarray") -> tu
     far; face.distance_to_samples, voice.similarity_to_samples), and the measure in words."""
     if kind == FACE:
         distance = face.distance_to_samples(others, embedding)
-        return distance - face.SAME_PERSON, f"distance {distance:.2f}, over {face.SAME_PERSON}"
+        text = f"{distance:.2f} from them, where one person's photos lie within {face.SAME_PERSON}"
+        return distance - face.SAME_PERSON, text
     similarity = voice.similarity_to_samples(others, embedding)
-    return voice.SAME_PERSON - similarity, f"similarity {similarity:.2f}, under {voice.SAME_PERSON}"
+    text = f"{similarity:.2f} alike, where one person's recordings are {voice.SAME_PERSON} or more"
+    return voice.SAME_PERSON - similarity, text
 
 
 def lookalike_refusal(twin: Resident, again: str = "") -> ResidentError:

@@ -146,15 +146,12 @@ def photo_with_face(photo: Photo) -> Photo:
     try:
         descriptor = face.face_embed(Image.open(io.BytesIO(photo.jpeg)))
     except face.FaceError as exc:
-        raise UploadError(
-            exc.code,
-            f"{exc} Use a photo of their face alone, from the front (a resident can also be "
-            "registered without a photo).",
-        ) from exc
+        raise UploadError(exc.code, str(exc)) from exc
     return Photo(photo.jpeg, photo.width, photo.height, descriptor)
 
 
 ENROL_MIN_SPEECH_SECONDS = 2.0  # of talking, short pauses included: a 2.5 s sentence
+READ_ALOUD = "Read a sentence aloud, for 3 s or more."
 
 
 def voice_enrol(upload: Upload) -> Voice:
@@ -169,11 +166,12 @@ def voice_with_embedding(sample: Voice) -> Voice:
     try:
         embedding = voice.voice_embed(sample.samples, min_speech=ENROL_MIN_SPEECH_SECONDS)
     except voice.VoiceError as exc:
-        raise UploadError(
-            exc.code,
-            f"{exc} (Enrolment needs {ENROL_MIN_SPEECH_SECONDS:g} s of talking: read a sentence "
-            "aloud for 3 s or more.)",
-        ) from exc
+        how = (
+            ""
+            if exc.code == "too_short"
+            else f" Enrolment needs {ENROL_MIN_SPEECH_SECONDS:g} s of talking."
+        )
+        raise UploadError(exc.code, f"{exc}{how} {READ_ALOUD}") from exc
     return Voice(sample.wav, sample.seconds, sample.samples, embedding)
 
 

@@ -238,7 +238,8 @@ def face_distances(probe: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 def distance_to_samples(samples: list[np.ndarray], descriptor: np.ndarray) -> float:
     """How far ``descriptor`` lies from one person's ``samples``, for the same-person check
-    (SAME_PERSON): from their centre or from the median one of them, whichever is farther.
+    (SAME_PERSON): from their centre, or the median of the distances to each of them,
+    whichever is farther.
     The centre of several photos lies closer to everyone than any of them does: a stranger
     may lie 0.55 from the centre of four photos and 0.6 or more from each of them."""
     each = face_distances(descriptor, np.stack(samples))

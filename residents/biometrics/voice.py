@@ -162,8 +162,7 @@ def voice_embed(samples: np.ndarray, *, min_speech: float = 1.5) -> np.ndarray:
     if spoken < min_speech:
         raise VoiceError(
             "too_short",
-            f"Only {spoken:.1f} s of speech; at least {min_speech:.1f} s are needed. "
-            "Say a full sentence.",
+            f"Only {spoken:.1f} s of speech; at least {min_speech:g} s are needed.",
         )
     feats = features(samples)[None]
     with _lock:
@@ -173,8 +172,9 @@ def voice_embed(samples: np.ndarray, *, min_speech: float = 1.5) -> np.ndarray:
 
 def similarity_to_samples(samples: list[np.ndarray], embedding: np.ndarray) -> float:
     """How alike ``embedding`` is to one person's ``samples``, for the same-person check
-    (SAME_PERSON): to their centre (brought back to unit length) or to the median one of
-    them, whichever is less alike (face.distance_to_samples says why)."""
+    (SAME_PERSON): to their centre (brought back to unit length), or the median of the
+    similarities to each of them, whichever is less alike (face.distance_to_samples says
+    why)."""
     centre = np.mean(samples, axis=0)
     centre = centre / max(float(np.linalg.norm(centre)), 1e-12)
     return min(float(centre @ embedding), float(np.median(np.stack(samples) @ embedding)))

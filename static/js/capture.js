@@ -122,7 +122,7 @@
       };
       recorder.start();
       button.textContent = "Stop recording";
-      status.textContent = "Recording… say your name and room number, then stop.";
+      status.textContent = "Recording… read a sentence aloud, for 3 s or more, then stop.";
       timer = setTimeout(() => { if (recorder.state === "recording") recorder.stop(); }, 25000);
     });
   }

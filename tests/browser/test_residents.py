@@ -176,7 +176,7 @@ def test_a_refused_registration_says_so_at_the_top_on_a_phone(page: Page, warden
     page.get_by_label("Photos", exact=True).set_input_files(no_face)
     page.get_by_role("button", name="Register", exact=True).click()
 
-    summary = page.get_by_role("alert").filter(has_text="Nothing was saved")
+    summary = page.get_by_role("alert").filter(has_text="Nothing was saved. What to change:")
     expect(summary).to_be_in_viewport()
     expect(summary).to_be_focused()
     summary.get_by_role("link", name=re.compile("^Photos: No face")).click()

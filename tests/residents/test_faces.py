@@ -174,6 +174,22 @@ def test_a_photo_without_exactly_one_face_is_refused_but_the_resident_can_regist
     assert Resident.objects.get().face_embedding is None
 
 
+def test_a_photo_without_a_face_added_later_says_nothing_of_registering(client, warden) -> None:
+    """A review found the hint to register without a photo on Edit and on Add a photo, for
+    a resident registered long ago."""
+    resident = services.resident_register(by=warden, name="Kit", room="K-1")
+    client.force_login(warden)
+
+    refused = client.post(
+        f"/residents/{resident.pk}/samples",
+        {"photo": upload("coffee.jpg", photo("skimage_coffee.jpg"))},
+        follow=True,
+    )
+
+    assert "No face was found" in refused.content.decode()
+    assert "registered without a photo" not in refused.content.decode()
+
+
 # --- At the gate ----------------------------------------------------------------------------
 
 

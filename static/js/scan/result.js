@@ -57,13 +57,9 @@ export class ResultPanel {
     const who = person || {};
     this.name.textContent = who.resident_name || who.name || "";
     this.room.textContent = who.room ? "Room " + who.room : "";
-    if (who.photo_url) {
-      this.photo.src = who.photo_url;
-      this.photo.hidden = false;
-    } else {
-      this.photo.hidden = true;
-      this.photo.removeAttribute("src");
-    }
+    if (who.photo_url) this.photo.src = who.photo_url;
+    else this.photo.removeAttribute("src");
+    this.photo.hidden = this.photo.closest("figure").hidden = !who.photo_url;
   }
 
   checking(detail) {
@@ -142,7 +138,7 @@ export class ResultPanel {
   // The still a face scan sent, beside the photo on record, for the guard to compare.
   showCaptured(dataUrl) {
     if (dataUrl) this.captured.src = dataUrl;
-    this.captured.hidden = !dataUrl;
+    this.captured.hidden = this.captured.closest("figure").hidden = !dataUrl;
   }
 
   hide() {
