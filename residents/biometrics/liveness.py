@@ -27,9 +27,11 @@ a turn does (dlib's model puts the points where a turned face's would be; 22% of
 tries passed at 0.85 print-widths in a review's measurement). So the two deciding frames must
 also not line up as a flat picture's would (planar.flatness, FLAT_MIN).
 
-What it does not catch: a video of the resident turning (replayed on a screen), a mask, a
-print bent round a curve (not measured), or two photos of the resident, one frontal and one
-turned, swapped in front of the camera at the right moment.
+What it does not catch: a glossy print under a lamp whose glare moves in every frame (7 to
+15% of the bench's six-frame tries pass: the glare drags the landmarks and the alignments),
+a video of the resident turning (replayed on a screen), a mask, a print bent round a curve,
+or two photos of the resident, one frontal and one turned, swapped in front of the camera
+at the right moment.
 """
 
 from collections.abc import Callable, Sequence
