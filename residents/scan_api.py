@@ -175,6 +175,11 @@ class ScanApi(APIView):
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             needs = {ScanMode.FACE: "photo", ScanMode.VOICE: "voice"}.get(attrs["mode"])
+            if needs == "photo" and "frames" in attrs and "photo" in attrs:
+                raise serializers.ValidationError(
+                    {"photo": ["Send one photo or the frames of the head turning, not both."]},
+                    code="invalid_photo",
+                )
             if needs == "photo" and "frames" in attrs:
                 return attrs
             if needs == "photo" and attrs.get("challenge"):

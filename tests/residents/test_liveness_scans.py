@@ -115,6 +115,19 @@ def test_frames_at_a_gate_without_the_check_name_the_first_as_identified(ben, ga
     assert response.json()["frame"] == 0
 
 
+def test_a_photo_and_frames_together_are_refused_not_half_read(live, ben, gate_api) -> None:
+    """Found in a tryout: with both, the photo was silently ignored."""
+    asked = challenge(gate_api)
+    body = {"mode": "face", "photo": pose("frontal"), "frames": [pose("frontal")] * 2}
+
+    response = gate_api.post("/api/scan", {**body, "challenge": asked["challenge"]}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == "invalid_photo"
+    assert "not both" in response.json()["error"]["message"]
+    assert not Block.objects.filter(type="scan").exists()
+
+
 def test_a_still_names_no_frame(ben, gate_api) -> None:
     response = gate_api.post("/api/scan", {"mode": "face", "photo": pose("frontal")}, format="json")
 
