@@ -497,7 +497,6 @@ def timings() -> None:
 
 def fsdd_phrases(data: Path) -> dict[str, list[np.ndarray]]:
     """speaker -> 16 kHz phrases of six digits each (~3 s), decoded like an upload."""
-    import io
     import wave
 
     phrases: dict[str, list[np.ndarray]] = {}
@@ -509,15 +508,7 @@ def fsdd_phrases(data: Path) -> dict[str, list[np.ndarray]]:
                 with wave.open(str(clip)) as reader:
                     rate = reader.getframerate()
                     pcm.append(np.frombuffer(reader.readframes(reader.getnframes()), np.int16))
-            out = io.BytesIO()
-            with wave.open(out, "wb") as writer:
-                writer.setnchannels(1)
-                writer.setsampwidth(2)
-                writer.setframerate(rate)
-                writer.writeframes(np.concatenate(pcm).tobytes())
-            phrases.setdefault(folder.name, []).append(
-                uploads.voice_normalise(out.getvalue()).samples
-            )
+            phrases.setdefault(folder.name, []).append(_as_upload(pcm, rate))
     return phrases
 
 
@@ -527,7 +518,6 @@ def sentences(data: Path) -> dict[str, list[np.ndarray]]:
     as recorded and with the silence at each take's ends cut to PAUSE (some takes hold up
     to a second of it, more than a reader pauses between words); and the CMU ARCTIC
     sentences of 2.5 s or more."""
-    import io
     import wave
 
     found: dict[str, list[np.ndarray]] = {
@@ -548,13 +538,7 @@ def sentences(data: Path) -> dict[str, list[np.ndarray]]:
                     piece = _trimmed(piece, rate)
                 if sum(p.size for p in pcm) + piece.size > 3.0 * rate:
                     if sum(p.size for p in pcm) >= 2.5 * rate:
-                        out = io.BytesIO()
-                        with wave.open(out, "wb") as writer:
-                            writer.setnchannels(1)
-                            writer.setsampwidth(2)
-                            writer.setframerate(rate)
-                            writer.writeframes(np.concatenate(pcm).tobytes())
-                        found[name].append(uploads.voice_normalise(out.getvalue()).samples)
+                        found[name].append(_as_upload(pcm, rate))
                     pcm = []
                 pcm.append(piece)
     for path in sorted((data / "voices" / "cmu_arctic").glob("*/*.wav")):
@@ -562,6 +546,20 @@ def sentences(data: Path) -> dict[str, list[np.ndarray]]:
         if samples.size >= 2.5 * voice.RATE:
             found["CMU ARCTIC"].append(samples)
     return found
+
+
+def _as_upload(pcm: list[np.ndarray], rate: int) -> np.ndarray:
+    """16-bit mono ``pcm`` pieces joined, written as a WAV and decoded like an upload."""
+    import io
+    import wave
+
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(rate)
+        writer.writeframes(np.concatenate(pcm).tobytes())
+    return uploads.voice_normalise(out.getvalue()).samples
 
 
 PAUSE = 0.15  # seconds of silence kept at each end of a digit take (sentences)

@@ -123,13 +123,18 @@ def resident_samples(resident: Resident) -> dict[str, list[Sample]]:
     return samples
 
 
+def sample_embedding(sample: Sample) -> np.ndarray:
+    """A stored sample's face descriptor or speaker embedding."""
+    return np.frombuffer(bytes(sample.embedding), dtype=np.float32)
+
+
 def photo_descriptors(resident: Resident) -> list[np.ndarray]:
     """The face descriptors of the resident's photos, made with the current model, oldest
     first: what a photo added to them is checked against (face.distance_to_samples)."""
     from residents.biometrics import face
 
-    stored = resident.samples.filter(kind="face", model=face.MODEL).values_list("embedding")
-    return [np.frombuffer(bytes(embedding), dtype=np.float32) for (embedding,) in stored]
+    stored = resident.samples.filter(kind="face", model=face.MODEL).only("embedding")
+    return [sample_embedding(sample) for sample in stored]
 
 
 def sample_counts(resident: Resident) -> dict[str, int]:

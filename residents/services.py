@@ -235,7 +235,7 @@ def resident_sample_add(
     with files_kept_only_on_commit() as keep, transaction.atomic():
         current = Resident.objects.select_for_update().get(pk=resident.pk)
         kept = list(_samples_current(current, kind))
-        _same_person(kind, [_embedding(sample) for sample in kept], embeddings[0], current)
+        _same_person(kind, [selectors.sample_embedding(s) for s in kept], embeddings[0], current)
         portrait = not getattr(current, field)
         dropped: list[str] = []
         while len(kept) >= limit:
@@ -244,7 +244,7 @@ def resident_sample_add(
             oldest.delete()
             dropped.append(oldest.file.name or "")
         sample = _samples_store(current, kind, items, embeddings, by, keep, portrait=portrait)
-        everyone = [*(_embedding(s) for s in kept), embeddings[0]]
+        everyone = [*(selectors.sample_embedding(s) for s in kept), embeddings[0]]
         _centre(current, kind, everyone)
         enrolled = FACE_FIELDS if kind == FACE else VOICE_FIELDS
         current.save(update_fields=[*enrolled, *([field] if portrait else []), "updated_at"])
@@ -576,12 +576,6 @@ def _samples_drop(resident: Resident, kind: str) -> list[str]:
     names = [name for name in samples.values_list("file", flat=True) if name]
     samples.delete()
     return names
-
-
-def _embedding(sample: Sample) -> "np.ndarray":
-    import numpy as np
-
-    return np.frombuffer(bytes(sample.embedding), dtype=np.float32)
 
 
 def _centre_of(kind: str, embeddings: list["np.ndarray"]) -> "np.ndarray":
