@@ -162,12 +162,13 @@ def test_a_warden_adds_a_photo_on_the_residents_page(page: Page, warden, size):
     assert ada.samples.count() == 2
 
 
-def test_a_refused_registration_says_so_at_the_top_on_a_phone(page: Page, warden):
+@pytest.mark.parametrize("size", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_refused_registration_says_so_at_the_top_on_a_phone(page: Page, warden, size):
     """Found in a tryout: on a phone, a registration refused for its photo came back at the
     top of a 1,950 px page with nothing to see there; the error sat 1,000 px below, so it
     looked as if nothing had happened. A summary at the top now says nothing was saved and
     links to each field, and takes the focus."""
-    page.set_viewport_size(PHONE)
+    page.set_viewport_size(size)
     log_in(page, "wendy")
     page.goto("/residents/new")
     page.get_by_label("Name").fill("Kit Marlowe")
@@ -182,4 +183,4 @@ def test_a_refused_registration_says_so_at_the_top_on_a_phone(page: Page, warden
     summary.get_by_role("link", name=re.compile("^Photos: No face")).click()
     expect(page.get_by_label("Photos", exact=True)).to_be_in_viewport()
     assert not Resident.objects.exists()
-    screenshot(page, "register-refused-390")
+    screenshot(page, f"register-refused-{size['width']}")
